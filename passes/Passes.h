@@ -1,0 +1,32 @@
+//===- Passes.h - llamac's passes -------------------------------*- C++ -*-===//
+//
+// Part of llamac, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file declares the constructors and the registration of every pass in
+// passes/Passes.td.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_PASSES_PASSES_H
+#define LLAMAC_PASSES_PASSES_H
+
+#include "dialects/Llama/LlamaOps.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/Pass.h"
+
+#include <memory>
+
+namespace llamac {
+
+#define GEN_PASS_DECL
+#include "passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "passes/Passes.h.inc"
+
+} // namespace llamac
+
+#endif // LLAMAC_PASSES_PASSES_H

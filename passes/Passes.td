@@ -1,0 +1,67 @@
+//===- Passes.td - llamac's passes -------------------------*- tablegen -*-===//
+//
+// Part of llamac, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file declares every llamac pass that works on the `llama` dialect.
+// Each pass is registered with llamac-opt under its flag.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_PASSES_PASSES_TD
+#define LLAMAC_PASSES_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def LlamaQuantize : Pass<"llama-quantize", "mlir::ModuleOp"> {
+  let summary = "Quantize the weights of linear layers to a GGML block format";
+  let description = [{
+    Retypes every `llama.param` that serves as the weight of a `llama.linear`
+    from a float matrix to `!llama.qtensor` in the chosen scheme. The data
+    itself is converted by the parameter store when the weights blob is
+    written, with per-block scales computed as llama.cpp computes them, so the
+    pass only decides *which* weights are quantized and *how*.
+
+    Left as they are:
+    - weights that are already quantized (from GGUF or MatMulNBits): they are
+      repacked by a backend, never dequantized and requantized;
+    - matrices whose row length is not a multiple of the 32-value block;
+    - the output layers (the token embedding table, and a linear whose result
+      is returned or fed to `llama.argmax`) unless `quantize-output` is set.
+      A parameter shared by a quantized and a kept use (tied embeddings) is
+      split into two `llama.param` ops of the same name.
+
+    Before (`--llama-quantize=scheme=q8_0`):
+    ```mlir
+    %w = llama.param "model.layers.0.mlp.up_proj.weight" : tensor<1536x576xf32>
+    %y = llama.linear %x, %w : (tensor<?x576xf32>, tensor<1536x576xf32>)
+        -> tensor<?x1536xf32>
+    ```
+    After:
+    ```mlir
+    %w = llama.param "model.layers.0.mlp.up_proj.weight"
+        : !llama.qtensor<1536x576, q8_0>
+    %y = llama.linear %x, %w
+        : (tensor<?x576xf32>, !llama.qtensor<1536x576, q8_0>)
+        -> tensor<?x1536xf32>
+    ```
+  }];
+  let options = [
+    Option<"scheme", "scheme", "::llamac::llama::QuantKind",
+           "::llamac::llama::QuantKind::Q8_0",
+           "Block format of the quantized weights",
+           [{::llvm::cl::values(
+             clEnumValN(::llamac::llama::QuantKind::Q8_0, "q8_0",
+                        "8-bit values, one f16 scale per 32"),
+             clEnumValN(::llamac::llama::QuantKind::Q4_0, "q4_0",
+                        "4-bit values, one f16 scale per 32"),
+             clEnumValN(::llamac::llama::QuantKind::Q4_1, "q4_1",
+                        "4-bit values, f16 scale and minimum per 32"))}]>,
+    Option<"quantizeOutput", "quantize-output", "bool", /*default=*/"false",
+           "Also quantize the token embedding table and the output layer">
+  ];
+  let dependentDialects = ["::llamac::llama::LlamaDialect"];
+}
+
+#endif // LLAMAC_PASSES_PASSES_TD
