@@ -64,4 +64,26 @@ def LlamaQuantize : Pass<"llama-quantize", "mlir::ModuleOp"> {
   let dependentDialects = ["::llamac::llama::LlamaDialect"];
 }
 
+def LlamaLayoutWeights : Pass<"llama-layout-weights", "mlir::ModuleOp"> {
+  let summary = "Assign every weight its place in the weights blob";
+  let description = [{
+    Gives each distinct `llama.param` (same name and type) a byte offset in
+    the weights region of the output blob, in order of first use, aligned to
+    `alignment` bytes, and records it as the `llamac.offset` attribute of the
+    param ops; the region's size is recorded on the module as
+    `llamac.weights_bytes`. The weights writer streams each parameter to its
+    offset; code generators read it there.
+
+    ```mlir
+    %w = llama.param "up" : tensor<128x64xf16>
+    // becomes
+    %w = llama.param "up" {llamac.offset = 16384 : i64} : tensor<128x64xf16>
+    ```
+  }];
+  let options = [
+    Option<"alignment", "alignment", "int64_t", /*default=*/"64",
+           "Alignment of every weight in bytes (a power of two)">
+  ];
+}
+
 #endif // LLAMAC_PASSES_PASSES_TD

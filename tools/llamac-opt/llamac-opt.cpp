@@ -11,7 +11,10 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/cpu/Passes.h"
+#include "conversions/Passes.h"
 #include "dialects/Llama/LlamaDialect.h"
+#include "dialects/Runtime/RuntimeDialect.h"
 #include "passes/Passes.h"
 
 #include "mlir/InitAllDialects.h"
@@ -22,11 +25,13 @@
 int main(int argc, char **argv) {
   mlir::registerAllPasses();
   llamac::registerLlamacPasses();
+  llamac::registerLlamacConversionPasses();
+  llamac::cpu::registerLlamacCPUPasses();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
-  registry.insert<llamac::llama::LlamaDialect>();
+  registry.insert<llamac::llama::LlamaDialect, llamac::lrt::RuntimeDialect>();
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "llamac-opt: llamac's dialects and passes\n", registry));

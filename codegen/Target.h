@@ -1,0 +1,74 @@
+//===- Target.h - What a llamac target provides -----------------*- C++ -*-===//
+//
+// Part of llamac, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file declares the interface every code generation target implements
+// and the registry the driver looks targets up in. A target names itself,
+// says which LLVM machine it generates code for, builds the pass pipeline
+// from the laid-out `llama` module to the LLVM dialect, and names the runtime
+// libraries an executable links. Adding a backend is one folder implementing
+// this interface and one registration call in registerAllTargets.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_CODEGEN_TARGET_H
+#define LLAMAC_CODEGEN_TARGET_H
+
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace llamac {
+
+class Target {
+public:
+  virtual ~Target() = default;
+
+  /// The name `--target` takes.
+  virtual llvm::StringRef name() const = 0;
+  /// One line for `llamac targets`.
+  virtual std::string description() const = 0;
+
+  /// The LLVM machine the code is generated for.
+  virtual std::string triple() const = 0;
+  virtual std::string cpu() const = 0;
+  virtual std::string features() const = 0;
+
+  /// Lowers the laid-out llama module to the target's kernel level
+  /// (`--emit kernels`).
+  virtual void buildKernelPipeline(mlir::OpPassManager &pm) const = 0;
+  /// Lowers the kernel level to the LLVM dialect (`--emit llvm-mlir`).
+  virtual void buildLLVMPipeline(mlir::OpPassManager &pm) const = 0;
+
+  /// Static libraries of the runtime (file names in the runtime library
+  /// directory) an executable links, in link order.
+  virtual std::vector<std::string> runtimeLibraries() const = 0;
+  /// Extra linker flags of an executable.
+  virtual std::vector<std::string> linkFlags() const = 0;
+};
+
+/// Every target llamac was built with.
+class TargetRegistry {
+public:
+  static TargetRegistry &get();
+  void add(std::unique_ptr<Target> target);
+  const Target *lookup(llvm::StringRef name) const;
+  const std::vector<std::unique_ptr<Target>> &targets() const {
+    return targets_;
+  }
+
+private:
+  std::vector<std::unique_ptr<Target>> targets_;
+};
+
+/// Registers the built-in targets (once).
+void registerAllTargets();
+
+} // namespace llamac
+
+#endif // LLAMAC_CODEGEN_TARGET_H

@@ -1,0 +1,772 @@
+//===- Kernels.cpp - CPU kernels for the llama ops ------------------------===//
+//
+// Part of llamac, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file generates the CPU task functions behind each llama op. They read
+// like the reference loops they implement, written with vector registers:
+//
+// - matrix products (`linear`) keep a tokenTile x rowTile tile of
+//   accumulators in registers while walking the reduction dimension, with
+//   weight-row tiles as the outer loop so a tile of weights is read from
+//   memory once per call whatever the number of tokens;
+// - attention processes one (token, head) pair per task and only keeps that
+//   query's row of scores, never a tokens x tokens matrix;
+// - elementwise and row-wise ops stream their rows with full vectors and one
+//   masked tail.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/cpu/Kernels.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+#include <limits>
+
+using namespace mlir;
+using namespace llamac::cpu;
+
+namespace {
+
+using LoopBody = function_ref<void(ImplicitLocOpBuilder &, Value)>;
+using AccumulateBody =
+    function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value, ValueRange)>;
+
+Value index(ImplicitLocOpBuilder &b, int64_t value) {
+  return arith::ConstantIndexOp::create(b, value);
+}
+
+Value f32Constant(ImplicitLocOpBuilder &b, double value) {
+  return arith::ConstantFloatOp::create(b, b.getF32Type(),
+                                        APFloat(static_cast<float>(value)));
+}
+
+Value splat(ImplicitLocOpBuilder &b, Value scalar, int64_t width) {
+  return vector::BroadcastOp::create(
+      b, VectorType::get({width}, scalar.getType()), scalar);
+}
+
+Value zeroVector(ImplicitLocOpBuilder &b, int64_t width) {
+  auto type = VectorType::get({width}, b.getF32Type());
+  return arith::ConstantOp::create(b, type, b.getZeroAttr(type));
+}
+
+/// for (iv = lb; iv < ub; iv += step) body(iv);
+void forEach(ImplicitLocOpBuilder &b, Value lb, Value ub, Value step,
+             LoopBody body) {
+  scf::ForOp::create(b, lb, ub, step, ValueRange{},
+                     [&](OpBuilder &nested, Location loc, Value iv,
+                         ValueRange) {
+                       ImplicitLocOpBuilder ib(loc, nested);
+                       body(ib, iv);
+                       scf::YieldOp::create(ib);
+                     });
+}
+
+/// A loop that carries values (accumulators) from iteration to iteration.
+SmallVector<Value> forAccumulate(ImplicitLocOpBuilder &b, Value lb, Value ub,
+                                 Value step, ValueRange init,
+                                 AccumulateBody body) {
+  auto loop = scf::ForOp::create(
+      b, lb, ub, step, init,
+      [&](OpBuilder &nested, Location loc, Value iv, ValueRange carried) {
+        ImplicitLocOpBuilder ib(loc, nested);
+        scf::YieldOp::create(ib, body(ib, iv, carried));
+      });
+  return SmallVector<Value>(loop.getResults());
+}
+
+Value mask(ImplicitLocOpBuilder &b, int64_t width, Value count) {
+  return vector::CreateMaskOp::create(
+      b, VectorType::get({width}, b.getI1Type()), ValueRange{count});
+}
+
+/// Loads `width` consecutive elements (along the last index) as f32. Lanes
+/// outside `laneMask`, when given, read zero and touch no memory.
+Value loadF32(ImplicitLocOpBuilder &b, Value memref, ValueRange indices,
+              int64_t width, Value laneMask = {}) {
+  Type element = cast<MemRefType>(memref.getType()).getElementType();
+  auto type = VectorType::get({width}, element);
+  Value value;
+  if (laneMask) {
+    Value zero = arith::ConstantOp::create(b, type, b.getZeroAttr(type));
+    value = vector::MaskedLoadOp::create(b, type, memref, indices, laneMask,
+                                         zero);
+  } else {
+    value = vector::LoadOp::create(b, type, memref, indices);
+  }
+  if (!element.isF32())
+    value = arith::ExtFOp::create(
+        b, VectorType::get({width}, b.getF32Type()), value);
+  return value;
+}
+
+/// Stores an f32 vector, rounded to the memref's element type.
+void storeF32(ImplicitLocOpBuilder &b, Value value, Value memref,
+              ValueRange indices, Value laneMask = {}) {
+  Type element = cast<MemRefType>(memref.getType()).getElementType();
+  if (!element.isF32())
+    value = arith::TruncFOp::create(
+        b, VectorType::get(cast<VectorType>(value.getType()).getShape(),
+                           element),
+        value);
+  if (laneMask)
+    vector::MaskedStoreOp::create(b, memref, indices, laneMask, value);
+  else
+    vector::StoreOp::create(b, value, memref, indices);
+}
+
+/// Visits [0, n) in vectors of `width` lanes: full vectors first, then one
+/// masked vector for the remainder. body(b, offset, mask-or-null).
+void vectorLoop(ImplicitLocOpBuilder &b, int64_t n, int64_t width,
+                function_ref<void(ImplicitLocOpBuilder &, Value, Value)> body) {
+  int64_t full = n / width * width;
+  if (full > 0)
+    forEach(b, index(b, 0), index(b, full), index(b, width),
+            [&](ImplicitLocOpBuilder &ib, Value offset) {
+              body(ib, offset, Value());
+            });
+  if (n % width)
+    body(b, index(b, full), mask(b, width, index(b, n % width)));
+}
+
+/// Sums a vector's lanes in any order (a tree of shuffles, not a chain).
+Value sumLanes(ImplicitLocOpBuilder &b, Value vector) {
+  return vector::ReductionOp::create(b, vector::CombiningKind::ADD, vector,
+                                     arith::FastMathFlags::reassoc);
+}
+
+/// The widest power-of-two vector of at most `maxWidth` lanes that divides n.
+int64_t dividingWidth(int64_t n, int64_t maxWidth) {
+  int64_t width = 1;
+  while (width * 2 <= maxWidth && n % (width * 2) == 0)
+    width *= 2;
+  return width;
+}
+
+std::string typeName(Type type) {
+  if (type.isF32())
+    return "f32";
+  if (type.isF16())
+    return "f16";
+  if (type.isBF16())
+    return "bf16";
+  std::string name;
+  llvm::raw_string_ostream os(name);
+  type.print(os);
+  return name;
+}
+
+MemRefType rowsType(MLIRContext *context, int64_t features, Type element) {
+  return MemRefType::get({ShapedType::kDynamic, features}, element);
+}
+
+} // namespace
+
+KernelCache::KernelCache(ModuleOp module, const KernelOptions &options)
+    : module_(module), options_(options), symbols_(module) {}
+
+func::FuncOp KernelCache::getOrCreate(StringRef name, StringRef key,
+                                      TypeRange argTypes, BodyBuilder body) {
+  auto it = byKey_.find(key);
+  if (it != byKey_.end())
+    return it->second;
+
+  MLIRContext *context = module_.getContext();
+  ImplicitLocOpBuilder b(UnknownLoc::get(context), context);
+  b.setInsertionPointToEnd(module_.getBody());
+  SmallVector<Type> inputs = {b.getIndexType(), b.getIndexType()};
+  llvm::append_range(inputs, argTypes);
+  auto func = func::FuncOp::create(b, name, b.getFunctionType(inputs, {}));
+  func.setPrivate();
+  symbols_.insert(func); // renames on a clash
+  Block *entry = func.addEntryBlock();
+  b.setInsertionPointToStart(entry);
+  body(b, entry->getArgument(0), entry->getArgument(1),
+       entry->getArguments().drop_front(2));
+  func::ReturnOp::create(b);
+  byKey_[key] = func;
+  return func;
+}
+
+//===----------------------------------------------------------------------===//
+// linear
+//===----------------------------------------------------------------------===//
+
+Kernel KernelCache::linear(MemRefType weight, Type biasElement) {
+  bool hasBias = static_cast<bool>(biasElement);
+  MLIRContext *context = module_.getContext();
+  int64_t rows = weight.getDimSize(0), cols = weight.getDimSize(1);
+  int64_t width = options_.vectorWidth, tokenTile = options_.tokenTile,
+          rowTile = options_.rowTile;
+  Type f32 = Float32Type::get(context);
+  std::string name = llvm::formatv("linear_{0}_{1}x{2}{3}",
+                                   typeName(weight.getElementType()), rows,
+                                   cols, hasBias ? "_bias" : "");
+  std::string key =
+      llvm::formatv("{0}:{1}:{2}:{3}:{4}", name, width, tokenTile, rowTile,
+                    hasBias ? typeName(biasElement) : "");
+  SmallVector<Type> args = {IndexType::get(context),
+                            rowsType(context, cols, f32), weight,
+                            rowsType(context, rows, f32)};
+  if (hasBias)
+    args.push_back(MemRefType::get({rows}, biasElement));
+
+  auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
+                  ValueRange a) {
+    Value tokens = a[0], x = a[1], w = a[2], y = a[3];
+    Value bias = hasBias ? a[4] : Value();
+
+    // One tile of `mt` tokens x `nt` weight rows, accumulated in registers
+    // over the reduction dimension.
+    auto tile = [&](ImplicitLocOpBuilder &b, Value t0, int64_t mt, Value n0,
+                    int64_t nt) {
+      SmallVector<Value> tokenIndex, rowIndex;
+      for (int64_t i = 0; i < mt; ++i)
+        tokenIndex.push_back(arith::AddIOp::create(b, t0, index(b, i)));
+      for (int64_t j = 0; j < nt; ++j)
+        rowIndex.push_back(arith::AddIOp::create(b, n0, index(b, j)));
+      auto step = [&](ImplicitLocOpBuilder &b, Value k, ValueRange acc,
+                      Value laneMask) {
+        SmallVector<Value> xs, ws, next;
+        for (int64_t i = 0; i < mt; ++i)
+          xs.push_back(loadF32(b, x, {tokenIndex[i], k}, width, laneMask));
+        for (int64_t j = 0; j < nt; ++j)
+          ws.push_back(loadF32(b, w, {rowIndex[j], k}, width, laneMask));
+        for (int64_t i = 0; i < mt; ++i)
+          for (int64_t j = 0; j < nt; ++j)
+            next.push_back(
+                vector::FMAOp::create(b, xs[i], ws[j], acc[i * nt + j]));
+        return next;
+      };
+      SmallVector<Value> acc(mt * nt, zeroVector(b, width));
+      int64_t full = cols / width * width;
+      if (full > 0)
+        acc = forAccumulate(b, index(b, 0), index(b, full), index(b, width),
+                            acc,
+                            [&](ImplicitLocOpBuilder &b, Value k,
+                                ValueRange carried) {
+                              return step(b, k, carried, Value());
+                            });
+      if (cols % width)
+        acc = step(b, index(b, full), acc,
+                   mask(b, width, index(b, cols % width)));
+      for (int64_t i = 0; i < mt; ++i)
+        for (int64_t j = 0; j < nt; ++j) {
+          Value sum = sumLanes(b, acc[i * nt + j]);
+          if (bias) {
+            Value term = memref::LoadOp::create(b, bias, rowIndex[j]);
+            if (!term.getType().isF32())
+              term = arith::ExtFOp::create(b, b.getF32Type(), term);
+            sum = arith::AddFOp::create(b, sum, term);
+          }
+          memref::StoreOp::create(b, sum, y, {tokenIndex[i], rowIndex[j]});
+        }
+    };
+
+    // All tokens against weight rows [n0, n0 + nt): the rows stay in cache
+    // while the tokens stream past them.
+    auto allTokens = [&](ImplicitLocOpBuilder &b, Value n0, int64_t nt) {
+      Value fullTokens = arith::MulIOp::create(
+          b,
+          arith::DivUIOp::create(b, tokens, index(b, tokenTile)),
+          index(b, tokenTile));
+      forEach(b, index(b, 0), fullTokens, index(b, tokenTile),
+              [&](ImplicitLocOpBuilder &b, Value t0) {
+                tile(b, t0, tokenTile, n0, nt);
+              });
+      forEach(b, fullTokens, tokens, index(b, 1),
+              [&](ImplicitLocOpBuilder &b, Value t) { tile(b, t, 1, n0, nt); });
+    };
+
+    // Task i owns weight rows [i * rowTile, (i + 1) * rowTile); only the last
+    // task can be short.
+    Value rowBegin = arith::MulIOp::create(b, begin, index(b, rowTile));
+    Value rowEnd = arith::MinUIOp::create(
+        b, arith::MulIOp::create(b, end, index(b, rowTile)), index(b, rows));
+    Value fullRows = arith::AddIOp::create(
+        b, rowBegin,
+        arith::MulIOp::create(
+            b,
+            arith::DivUIOp::create(
+                b, arith::SubIOp::create(b, rowEnd, rowBegin),
+                index(b, rowTile)),
+            index(b, rowTile)));
+    forEach(b, rowBegin, fullRows, index(b, rowTile),
+            [&](ImplicitLocOpBuilder &b, Value n0) {
+              allTokens(b, n0, rowTile);
+            });
+    forEach(b, fullRows, rowEnd, index(b, 1),
+            [&](ImplicitLocOpBuilder &b, Value n) { allTokens(b, n, 1); });
+  };
+  func::FuncOp task = getOrCreate(name, key, args, body);
+  return {task, 0, (rows + rowTile - 1) / rowTile};
+}
+
+//===----------------------------------------------------------------------===//
+// embedding
+//===----------------------------------------------------------------------===//
+
+Kernel KernelCache::embedding(MemRefType table) {
+  MLIRContext *context = module_.getContext();
+  int64_t features = table.getDimSize(1);
+  int64_t width = options_.vectorWidth;
+  Type f32 = Float32Type::get(context);
+  std::string name = llvm::formatv("embedding_{0}_{1}x{2}",
+                                   typeName(table.getElementType()),
+                                   table.getDimSize(0), features);
+  std::string key = llvm::formatv("{0}:{1}", name, width);
+  SmallVector<Type> args = {
+      IndexType::get(context),
+      MemRefType::get({ShapedType::kDynamic}, IntegerType::get(context, 32)),
+      table, rowsType(context, features, f32)};
+  auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
+                  ValueRange a) {
+    Value tokens = a[1], tableRef = a[2], y = a[3];
+    forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value t) {
+      Value id = arith::IndexCastOp::create(
+          b, b.getIndexType(), memref::LoadOp::create(b, tokens, t));
+      vectorLoop(b, features, width,
+                 [&](ImplicitLocOpBuilder &b, Value d, Value laneMask) {
+                   storeF32(b, loadF32(b, tableRef, {id, d}, width, laneMask),
+                            y, {t, d}, laneMask);
+                 });
+    });
+  };
+  return {getOrCreate(name, key, args, body), 1, 0};
+}
+
+//===----------------------------------------------------------------------===//
+// rms_norm
+//===----------------------------------------------------------------------===//
+
+Kernel KernelCache::rmsNorm(int64_t features, Type weightElement,
+                            double epsilon) {
+  MLIRContext *context = module_.getContext();
+  int64_t width = options_.vectorWidth;
+  Type f32 = Float32Type::get(context);
+  std::string name = llvm::formatv("rms_norm_{0}", features);
+  std::string key = llvm::formatv(
+      "{0}:{1}:{2}:{3}", name, width, typeName(weightElement),
+      llvm::utohexstr(llvm::bit_cast<uint64_t>(epsilon)));
+  MemRefType rowsF32 = rowsType(context, features, f32);
+  SmallVector<Type> args = {IndexType::get(context), rowsF32,
+                            MemRefType::get({features}, weightElement),
+                            rowsF32};
+  auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
+                  ValueRange a) {
+    Value x = a[1], weight = a[2], y = a[3];
+    forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value t) {
+      // sum_i x[t, i]^2
+      SmallVector<Value> acc = {zeroVector(b, width)};
+      int64_t full = features / width * width;
+      if (full > 0)
+        acc = forAccumulate(
+            b, index(b, 0), index(b, full), index(b, width), acc,
+            [&](ImplicitLocOpBuilder &b, Value i, ValueRange carried) {
+              Value v = loadF32(b, x, {t, i}, width);
+              return SmallVector<Value>{
+                  vector::FMAOp::create(b, v, v, carried[0])};
+            });
+      if (features % width) {
+        Value v = loadF32(b, x, {t, index(b, full)}, width,
+                          mask(b, width, index(b, features % width)));
+        acc[0] = vector::FMAOp::create(b, v, v, acc[0]);
+      }
+      // 1 / sqrt(mean + eps)
+      Value mean = arith::MulFOp::create(b, sumLanes(b, acc[0]),
+                                         f32Constant(b, 1.0 / features));
+      Value inverse = arith::DivFOp::create(
+          b, f32Constant(b, 1.0),
+          math::SqrtOp::create(
+              b, arith::AddFOp::create(b, mean, f32Constant(b, epsilon))));
+      Value scale = splat(b, inverse, width);
+      vectorLoop(b, features, width,
+                 [&](ImplicitLocOpBuilder &b, Value i, Value laneMask) {
+                   Value v = loadF32(b, x, {t, i}, width, laneMask);
+                   Value g = loadF32(b, weight, {i}, width, laneMask);
+                   Value r = arith::MulFOp::create(
+                       b, arith::MulFOp::create(b, v, scale), g);
+                   storeF32(b, r, y, {t, i}, laneMask);
+                 });
+    });
+  };
+  return {getOrCreate(name, key, args, body), 1, 0};
+}
+
+//===----------------------------------------------------------------------===//
+// rope
+//===----------------------------------------------------------------------===//
+
+Kernel KernelCache::ropeTable(ArrayRef<double> frequencies) {
+  MLIRContext *context = module_.getContext();
+  int64_t pairs = static_cast<int64_t>(frequencies.size());
+  Type f32 = Float32Type::get(context), f64 = Float64Type::get(context);
+
+  std::string key = "rope_table";
+  for (double f : frequencies)
+    key += ":" + llvm::utohexstr(llvm::bit_cast<uint64_t>(f));
+  if (auto it = byKey_.find(key); it != byKey_.end())
+    return {it->second, 1, 0};
+
+  // The inverse frequencies, computed in double precision at compile time.
+  ImplicitLocOpBuilder gb(UnknownLoc::get(context), context);
+  gb.setInsertionPointToStart(module_.getBody());
+  auto freqType = MemRefType::get({pairs}, f64);
+  auto global = memref::GlobalOp::create(
+      gb, "rope_frequencies", gb.getStringAttr("private"), freqType,
+      DenseElementsAttr::get(RankedTensorType::get({pairs}, f64),
+                             frequencies),
+      /*constant=*/true, /*alignment=*/IntegerAttr());
+  symbols_.insert(global);
+
+  std::string name = llvm::formatv("rope_table_{0}", 2 * pairs);
+  SmallVector<Type> args = {IndexType::get(context), IndexType::get(context),
+                            rowsType(context, 2 * pairs, f32)};
+  auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
+                  ValueRange a) {
+    Value pos = a[1], table = a[2];
+    Value freqs = memref::GetGlobalOp::create(b, freqType, global.getSymName());
+    forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value t) {
+      // Angles in double precision: position * f_i loses no digits there.
+      Value p = arith::SIToFPOp::create(
+          b, f64,
+          arith::IndexCastOp::create(b, b.getI64Type(),
+                                     arith::AddIOp::create(b, pos, t)));
+      forEach(b, index(b, 0), index(b, pairs), index(b, 1),
+              [&](ImplicitLocOpBuilder &b, Value i) {
+                Value angle = arith::MulFOp::create(
+                    b, p, memref::LoadOp::create(b, freqs, i));
+                Value c = arith::TruncFOp::create(
+                    b, f32, math::CosOp::create(b, angle));
+                Value s = arith::TruncFOp::create(
+                    b, f32, math::SinOp::create(b, angle));
+                memref::StoreOp::create(b, c, table, {t, i});
+                memref::StoreOp::create(
+                    b, s, table,
+                    {t, arith::AddIOp::create(b, i, index(b, pairs))});
+              });
+    });
+  };
+  return {getOrCreate(name, key, args, body), 1, 0};
+}
+
+Kernel KernelCache::rope(int64_t features, int64_t headDim, int64_t rotaryDim,
+                         bool interleaved) {
+  MLIRContext *context = module_.getContext();
+  int64_t half = rotaryDim / 2;
+  int64_t width = dividingWidth(half, options_.vectorWidth);
+  Type f32 = Float32Type::get(context);
+  std::string name =
+      llvm::formatv("rope_{0}_{1}_h{2}_r{3}", interleaved ? "gptj" : "neox",
+                    features, headDim, rotaryDim);
+  std::string key = llvm::formatv("{0}:{1}", name, width);
+  MemRefType rowsF32 = rowsType(context, features, f32);
+  SmallVector<Type> args = {IndexType::get(context), rowsF32,
+                            rowsType(context, rotaryDim, f32), rowsF32};
+  auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
+                  ValueRange a) {
+    Value x = a[1], table = a[2], y = a[3];
+    forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value t) {
+      forEach(b, index(b, 0), index(b, features), index(b, headDim),
+              [&](ImplicitLocOpBuilder &b, Value head) {
+        // Rotated pairs.
+        forEach(b, index(b, 0), index(b, half), index(b, width),
+                [&](ImplicitLocOpBuilder &b, Value i) {
+          Value c = loadF32(b, table, {t, i}, width);
+          Value s = loadF32(
+              b, table, {t, arith::AddIOp::create(b, i, index(b, half))},
+              width);
+          Value x0, x1, at0, at1;
+          if (interleaved) {
+            // Features (2i, 2i + 1) of the head.
+            at0 = arith::AddIOp::create(
+                b, head, arith::MulIOp::create(b, i, index(b, 2)));
+            Value both = loadF32(b, x, {t, at0}, 2 * width);
+            auto parts = vector::DeinterleaveOp::create(b, both);
+            x0 = parts.getRes1();
+            x1 = parts.getRes2();
+          } else {
+            // Features (i, i + R/2) of the head.
+            at0 = arith::AddIOp::create(b, head, i);
+            at1 = arith::AddIOp::create(b, at0, index(b, half));
+            x0 = loadF32(b, x, {t, at0}, width);
+            x1 = loadF32(b, x, {t, at1}, width);
+          }
+          Value y0 = arith::SubFOp::create(b, arith::MulFOp::create(b, x0, c),
+                                           arith::MulFOp::create(b, x1, s));
+          Value y1 = arith::AddFOp::create(b, arith::MulFOp::create(b, x0, s),
+                                           arith::MulFOp::create(b, x1, c));
+          if (interleaved) {
+            storeF32(b, vector::InterleaveOp::create(b, y0, y1), y, {t, at0});
+          } else {
+            storeF32(b, y0, y, {t, at0});
+            storeF32(b, y1, y, {t, at1});
+          }
+        });
+        // Features past the rotary dimension pass through.
+        for (int64_t d = rotaryDim; d < headDim; ++d) {
+          Value at = arith::AddIOp::create(b, head, index(b, d));
+          memref::StoreOp::create(b, memref::LoadOp::create(b, x, {t, at}), y,
+                                  {t, at});
+        }
+      });
+    });
+  };
+  return {getOrCreate(name, key, args, body), 1, 0};
+}
+
+//===----------------------------------------------------------------------===//
+// attention
+//===----------------------------------------------------------------------===//
+
+Kernel KernelCache::cacheWrite(MemRefType cache) {
+  MLIRContext *context = module_.getContext();
+  int64_t kvHeads = cache.getDimSize(1), headDim = cache.getDimSize(3);
+  int64_t width = options_.vectorWidth;
+  Type f32 = Float32Type::get(context);
+  std::string name = llvm::formatv("cache_write_{0}x{1}x{2}x{3}",
+                                   cache.getDimSize(0), kvHeads,
+                                   cache.getDimSize(2), headDim);
+  std::string key = llvm::formatv("{0}:{1}:{2}", name, width,
+                                  typeName(cache.getElementType()));
+  SmallVector<Type> args = {IndexType::get(context), IndexType::get(context),
+                            IndexType::get(context),
+                            rowsType(context, kvHeads * headDim, f32), cache};
+  auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
+                  ValueRange a) {
+    Value pos = a[1], layer = a[2], x = a[3], cacheRef = a[4];
+    forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value t) {
+      Value slot = arith::AddIOp::create(b, pos, t);
+      for (int64_t g = 0; g < kvHeads; ++g)
+        vectorLoop(b, headDim, width,
+                   [&](ImplicitLocOpBuilder &b, Value d, Value laneMask) {
+                     Value v = loadF32(
+                         b, x,
+                         {t, arith::AddIOp::create(b, d,
+                                                   index(b, g * headDim))},
+                         width, laneMask);
+                     storeF32(b, v, cacheRef, {layer, index(b, g), slot, d},
+                              laneMask);
+                   });
+    });
+  };
+  return {getOrCreate(name, key, args, body), 1, 0};
+}
+
+Kernel KernelCache::attention(int64_t heads, MemRefType kCache,
+                              MemRefType vCache, double scale) {
+  MLIRContext *context = module_.getContext();
+  int64_t kvHeads = kCache.getDimSize(1), contextLength = kCache.getDimSize(2);
+  int64_t keyDim = kCache.getDimSize(3), valueDim = vCache.getDimSize(3);
+  int64_t group = heads / kvHeads;
+  int64_t width = options_.vectorWidth;
+  int64_t keyWidth = dividingWidth(keyDim, width);
+  int64_t valueWidth = dividingWidth(valueDim, width);
+  Type f32 = Float32Type::get(context);
+  std::string name = llvm::formatv("attention_h{0}_g{1}_d{2}_c{3}", heads,
+                                   kvHeads, keyDim, contextLength);
+  std::string key = llvm::formatv(
+      "{0}:{1}:{2}:{3}", name, valueDim, width,
+      llvm::utohexstr(llvm::bit_cast<uint64_t>(scale)));
+  SmallVector<Type> args = {IndexType::get(context),
+                            IndexType::get(context),
+                            IndexType::get(context),
+                            rowsType(context, heads * keyDim, f32),
+                            kCache,
+                            vCache,
+                            rowsType(context, heads * valueDim, f32)};
+  auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
+                  ValueRange a) {
+    Value pos = a[1], layer = a[2], q = a[3], kc = a[4], vc = a[5],
+          out = a[6];
+    // One row of scores, reused by every task this call runs.
+    Value scores = memref::AllocaOp::create(
+        b, MemRefType::get({contextLength}, f32), ValueRange{},
+        b.getI64IntegerAttr(64));
+    forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value id) {
+      Value t = arith::DivUIOp::create(b, id, index(b, heads));
+      Value h = arith::RemUIOp::create(b, id, index(b, heads));
+      Value g = arith::DivUIOp::create(b, h, index(b, group));
+      Value keys = arith::AddIOp::create(b, arith::AddIOp::create(b, pos, t),
+                                         index(b, 1));
+      Value qBase = arith::MulIOp::create(b, h, index(b, keyDim));
+      SmallVector<Value> qv;
+      for (int64_t c = 0; c < keyDim; c += keyWidth)
+        qv.push_back(loadF32(
+            b, q, {t, arith::AddIOp::create(b, qBase, index(b, c))},
+            keyWidth));
+
+      // s_j = scale * q . k_j for every visible key; track the maximum.
+      Value scaleValue = f32Constant(b, scale);
+      Value maxScore = forAccumulate(
+          b, index(b, 0), keys, index(b, 1),
+          {f32Constant(b, -std::numeric_limits<float>::infinity())},
+          [&](ImplicitLocOpBuilder &b, Value j, ValueRange carried) {
+            Value acc = zeroVector(b, keyWidth);
+            for (int64_t c = 0; c < keyDim; c += keyWidth)
+              acc = vector::FMAOp::create(
+                  b, qv[c / keyWidth],
+                  loadF32(b, kc, {layer, g, j, index(b, c)}, keyWidth), acc);
+            Value s = arith::MulFOp::create(b, sumLanes(b, acc), scaleValue);
+            memref::StoreOp::create(b, s, scores, j);
+            return SmallVector<Value>{
+                arith::MaximumFOp::create(b, carried[0], s)};
+          })[0];
+
+      // p_j = exp(s_j - max), stored back; their sum.
+      Value maxVector = splat(b, maxScore, width);
+      Value fullKeys = arith::MulIOp::create(
+          b, arith::DivUIOp::create(b, keys, index(b, width)),
+          index(b, width));
+      auto expStep = [&](ImplicitLocOpBuilder &b, Value j, Value acc,
+                         Value laneMask) {
+        Value s = loadF32(b, scores, {j}, width, laneMask);
+        Value p = math::ExpOp::create(b, arith::SubFOp::create(b, s, maxVector));
+        if (laneMask)
+          p = arith::SelectOp::create(b, laneMask, p, zeroVector(b, width));
+        storeF32(b, p, scores, {j}, laneMask);
+        return arith::AddFOp::create(b, acc, p);
+      };
+      Value sum = forAccumulate(b, index(b, 0), fullKeys, index(b, width),
+                                {zeroVector(b, width)},
+                                [&](ImplicitLocOpBuilder &b, Value j,
+                                    ValueRange carried) {
+                                  return SmallVector<Value>{
+                                      expStep(b, j, carried[0], Value())};
+                                })[0];
+      sum = expStep(b, fullKeys, sum,
+                    mask(b, width, arith::SubIOp::create(b, keys, fullKeys)));
+      Value total = sumLanes(b, sum);
+
+      // out = sum_j p_j v_j / sum_j p_j
+      SmallVector<Value> acc(valueDim / valueWidth, zeroVector(b, valueWidth));
+      acc = forAccumulate(
+          b, index(b, 0), keys, index(b, 1), acc,
+          [&](ImplicitLocOpBuilder &b, Value j, ValueRange carried) {
+            Value p = splat(b, memref::LoadOp::create(b, scores, j),
+                            valueWidth);
+            SmallVector<Value> next;
+            for (int64_t c = 0; c < valueDim; c += valueWidth)
+              next.push_back(vector::FMAOp::create(
+                  b, p,
+                  loadF32(b, vc, {layer, g, j, index(b, c)}, valueWidth),
+                  carried[c / valueWidth]));
+            return next;
+          });
+      Value inverse = splat(
+          b, arith::DivFOp::create(b, f32Constant(b, 1.0), total), valueWidth);
+      Value outBase = arith::MulIOp::create(b, h, index(b, valueDim));
+      for (int64_t c = 0; c < valueDim; c += valueWidth)
+        storeF32(b, arith::MulFOp::create(b, acc[c / valueWidth], inverse), out,
+                 {t, arith::AddIOp::create(b, outBase, index(b, c))});
+    });
+  };
+  return {getOrCreate(name, key, args, body), heads, 0};
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise ops and argmax
+//===----------------------------------------------------------------------===//
+
+namespace {
+/// y = f(lhs, rhs) elementwise over [rows, features].
+using Elementwise =
+    function_ref<Value(ImplicitLocOpBuilder &, Value lhs, Value rhs)>;
+} // namespace
+
+static void elementwiseBody(ImplicitLocOpBuilder &b, Value begin, Value end,
+                            ValueRange a, int64_t features, int64_t width,
+                            Elementwise fn) {
+  Value lhs = a[1], rhs = a[2], y = a[3];
+  forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value t) {
+    vectorLoop(b, features, width,
+               [&](ImplicitLocOpBuilder &b, Value i, Value laneMask) {
+                 Value l = loadF32(b, lhs, {t, i}, width, laneMask);
+                 Value r = loadF32(b, rhs, {t, i}, width, laneMask);
+                 storeF32(b, fn(b, l, r), y, {t, i}, laneMask);
+               });
+  });
+}
+
+Kernel KernelCache::swiglu(int64_t features) {
+  MLIRContext *context = module_.getContext();
+  int64_t width = options_.vectorWidth;
+  MemRefType rowsF32 = rowsType(context, features, Float32Type::get(context));
+  std::string name = llvm::formatv("swiglu_{0}", features);
+  std::string key = llvm::formatv("{0}:{1}", name, width);
+  SmallVector<Type> args = {IndexType::get(context), rowsF32, rowsF32,
+                            rowsF32};
+  auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
+                  ValueRange a) {
+    elementwiseBody(b, begin, end, a, features, width,
+                    [&](ImplicitLocOpBuilder &b, Value gate, Value up) {
+                      // silu(g) * u = g / (1 + exp(-g)) * u
+                      Value one = splat(b, f32Constant(b, 1.0), width);
+                      Value e = math::ExpOp::create(
+                          b, arith::NegFOp::create(b, gate));
+                      Value silu = arith::DivFOp::create(
+                          b, gate, arith::AddFOp::create(b, one, e));
+                      return arith::MulFOp::create(b, silu, up);
+                    });
+  };
+  return {getOrCreate(name, key, args, body), 1, 0};
+}
+
+Kernel KernelCache::add(int64_t features) {
+  MLIRContext *context = module_.getContext();
+  int64_t width = options_.vectorWidth;
+  MemRefType rowsF32 = rowsType(context, features, Float32Type::get(context));
+  std::string name = llvm::formatv("add_{0}", features);
+  std::string key = llvm::formatv("{0}:{1}", name, width);
+  SmallVector<Type> args = {IndexType::get(context), rowsF32, rowsF32,
+                            rowsF32};
+  auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
+                  ValueRange a) {
+    elementwiseBody(b, begin, end, a, features, width,
+                    [](ImplicitLocOpBuilder &b, Value l, Value r) {
+                      return arith::AddFOp::create(b, l, r);
+                    });
+  };
+  return {getOrCreate(name, key, args, body), 1, 0};
+}
+
+Kernel KernelCache::argmax(int64_t vocab) {
+  MLIRContext *context = module_.getContext();
+  std::string name = llvm::formatv("argmax_{0}", vocab);
+  SmallVector<Type> args = {
+      IndexType::get(context),
+      rowsType(context, vocab, Float32Type::get(context)),
+      MemRefType::get({ShapedType::kDynamic}, IntegerType::get(context, 32))};
+  auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
+                  ValueRange a) {
+    Value x = a[1], y = a[2];
+    forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value t) {
+      Value first = memref::LoadOp::create(b, x, {t, index(b, 0)});
+      SmallVector<Value> best = forAccumulate(
+          b, index(b, 1), index(b, vocab), index(b, 1),
+          {first, index(b, 0)},
+          [&](ImplicitLocOpBuilder &b, Value i, ValueRange carried) {
+            Value v = memref::LoadOp::create(b, x, {t, i});
+            // Strictly greater: the lowest index wins a tie.
+            Value better = arith::CmpFOp::create(b, arith::CmpFPredicate::OGT,
+                                                 v, carried[0]);
+            return SmallVector<Value>{
+                arith::SelectOp::create(b, better, v, carried[0]),
+                arith::SelectOp::create(b, better, i, carried[1])};
+          });
+      memref::StoreOp::create(
+          b, arith::IndexCastOp::create(b, b.getI32Type(), best[1]), y, t);
+    });
+  };
+  return {getOrCreate(name, name, args, body), 1, 0};
+}

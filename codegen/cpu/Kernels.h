@@ -1,0 +1,114 @@
+//===- Kernels.h - CPU kernels for the llama ops ----------------*- C++ -*-===//
+//
+// Part of llamac, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file declares the CPU kernel generators. Each llama op becomes a call
+// of a task function specialised for the op's static shapes, element types
+// and attributes; the function processes a range [begin, end) of independent
+// tasks (output row tiles, tokens, or token x head pairs) and is run on the
+// runtime's threads through `lrt.parallel_for`. Bodies are built from scf,
+// vector, memref, arith and math ops, so every kernel is ordinary MLIR that
+// the upstream pipeline lowers to LLVM.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_CODEGEN_CPU_KERNELS_H
+#define LLAMAC_CODEGEN_CPU_KERNELS_H
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <cstdint>
+
+namespace llamac::cpu {
+
+/// Shape of the register tiles. The defaults fit 32 vector registers
+/// (AVX-512); targets with 16 halve the token tile.
+struct KernelOptions {
+  /// f32 lanes per vector register.
+  int64_t vectorWidth = 16;
+  /// Tokens per register tile of a matrix product.
+  int64_t tokenTile = 4;
+  /// Weight rows per register tile (and per task) of a matrix product.
+  int64_t rowTile = 4;
+};
+
+/// A task function and how many tasks one call of it has: `perRow * rows +
+/// fixed`, where `rows` is the token count of the call.
+struct Kernel {
+  mlir::func::FuncOp task;
+  int64_t perRow = 0;
+  int64_t fixed = 0;
+};
+
+/// Creates task functions in a module, one per distinct specialisation, and
+/// hands out the existing one when asked again (30 layers share a kernel).
+class KernelCache {
+public:
+  KernelCache(mlir::ModuleOp module, const KernelOptions &options);
+
+  const KernelOptions &options() const { return options_; }
+
+  /// y[t, n] = sum_k x[t, k] * w[n, k] (+ bias[n]).
+  /// Task args: (rows, x: memref<?xKxf32>, w, y: memref<?xNxf32>[, bias]).
+  /// `weight` is the memref type of w: memref<NxKx{f32,f16,bf16}>; a null
+  /// `biasElement` means no bias, else the bias is memref<Nx biasElement>.
+  Kernel linear(mlir::MemRefType weight, mlir::Type biasElement);
+
+  /// y[t, :] = table[tokens[t], :].
+  /// Task args: (rows, tokens: memref<?xi32>, table, y: memref<?xDxf32>).
+  Kernel embedding(mlir::MemRefType table);
+
+  /// Task args: (rows, x: memref<?xDxf32>, w: memref<D x weightElement>,
+  /// y).
+  Kernel rmsNorm(int64_t features, mlir::Type weightElement, double epsilon);
+
+  /// cos/sin table of the rotary embedding: table[t, i] = cos((pos + t) f_i),
+  /// table[t, R/2 + i] = sin((pos + t) f_i).
+  /// Task args: (rows, pos: index, table: memref<?xRxf32>).
+  Kernel ropeTable(llvm::ArrayRef<double> frequencies);
+
+  /// Task args: (rows, x: memref<?xFxf32>, table: memref<?xRxf32>, y).
+  Kernel rope(int64_t features, int64_t headDim, int64_t rotaryDim,
+              bool interleaved);
+
+  /// cache[layer, g, pos + t, :] = x[t, g*D : (g+1)*D].
+  /// Task args: (rows, pos, layer, x: memref<?x(G*D)xf32>, cache).
+  Kernel cacheWrite(mlir::MemRefType cache);
+
+  /// Causal attention of each (token, head) over its cache rows.
+  /// Task args: (rows, pos, layer, q: memref<?x(H*Dk)xf32>, k_cache,
+  /// v_cache, out: memref<?x(H*Dv)xf32>).
+  Kernel attention(int64_t heads, mlir::MemRefType kCache,
+                   mlir::MemRefType vCache, double scale);
+
+  /// Task args: (rows, gate, up, y), all memref<?xFxf32>.
+  Kernel swiglu(int64_t features);
+
+  /// Task args: (rows, lhs, rhs, y), all memref<?xFxf32>.
+  Kernel add(int64_t features);
+
+  /// Task args: (rows, x: memref<?xVxf32>, y: memref<?xi32>).
+  Kernel argmax(int64_t vocab);
+
+private:
+  using BodyBuilder = llvm::function_ref<void(
+      mlir::ImplicitLocOpBuilder &, mlir::Value begin, mlir::Value end,
+      mlir::ValueRange args)>;
+  /// Returns the task function for `key`, building it the first time.
+  mlir::func::FuncOp getOrCreate(llvm::StringRef name, llvm::StringRef key,
+                                 mlir::TypeRange argTypes, BodyBuilder body);
+
+  mlir::ModuleOp module_;
+  KernelOptions options_;
+  mlir::SymbolTable symbols_;
+  llvm::StringMap<mlir::func::FuncOp> byKey_;
+};
+
+} // namespace llamac::cpu
+
+#endif // LLAMAC_CODEGEN_CPU_KERNELS_H

@@ -1,0 +1,545 @@
+//===- LlamaToCPU.cpp - Lower a llama forward pass to CPU kernels ---------===//
+//
+// Part of llamac, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file implements `convert-llama-to-cpu`. It turns the tensor-level
+// `@forward` function into `@llamac_forward`, the buffer-level entry point
+// the runtime calls (runtime/include/llamac/rt.h):
+//
+// 1. Buffers. Weights become views of the weights blob at the offsets that
+//    `llama-layout-weights` assigned; caches and logits are the caller's
+//    buffers, updated in place; every other activation gets a place in one
+//    arena, planned statically (MemoryPlan) so that one plan serves any token
+//    count.
+// 2. Kernels. Each llama op becomes an `lrt.parallel_for` over a task
+//    function specialised for its shapes (Kernels.h), shared by every op with
+//    the same specialisation.
+//
+// The result holds no tensors: only memref, vector, scf, arith, math and lrt
+// ops, which the upstream pipeline and convert-lrt-to-llvm lower to LLVM.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/cpu/Kernels.h"
+#include "codegen/cpu/MemoryPlan.h"
+#include "codegen/cpu/Passes.h"
+#include "dialects/Llama/LlamaOps.h"
+#include "dialects/Runtime/RuntimeDialect.h"
+#include "passes/WeightsLayout.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/IRMapping.h"
+#include "mlir/IR/ImplicitLocOpBuilder.h"
+
+#include <map>
+
+namespace llamac::cpu {
+#define GEN_PASS_DEF_CONVERTLLAMATOCPU
+#include "codegen/cpu/Passes.h.inc"
+} // namespace llamac::cpu
+
+using namespace mlir;
+using namespace llamac;
+using namespace llamac::cpu;
+using namespace llamac::llama;
+
+namespace {
+
+/// Where the buffer of a tensor value lives.
+enum class Home {
+  Tokens,  // the tokens argument
+  KCache,  // the key cache argument
+  VCache,  // the value cache argument
+  Logits,  // the logits argument
+  Weights, // a view of the weights blob
+  Arena,   // a planned place in the arena
+  Slice,   // rows of another value's buffer
+};
+
+struct Buffer {
+  Home home = Home::Arena;
+  int allocation = -1;      // Arena: the MemoryPlan id
+  int64_t weightOffset = 0; // Weights: byte offset in the blob
+  Value source = {};        // Slice: the sliced (original) value
+};
+
+/// Bytes of one row of a [rows, features] tensor of `type`.
+int64_t rowBytes(RankedTensorType type) {
+  return type.getDimSize(1) * type.getElementTypeBitWidth() / 8;
+}
+
+/// The memref type a tensor value is stored as.
+MemRefType bufferType(Type type) {
+  if (auto qtensor = dyn_cast<QTensorType>(type)) {
+    // Quantized weights are rows of their scheme's bytes.
+    return MemRefType::get({qtensor.getRows(),
+                            qtensor.getScheme().getRowBytes(qtensor.getCols())},
+                           IntegerType::get(type.getContext(), 8));
+  }
+  auto tensor = cast<RankedTensorType>(type);
+  return MemRefType::get(tensor.getShape(), tensor.getElementType());
+}
+
+/// The key of a rotary table: ropes with equal frequencies share one table.
+std::vector<double> ropeFrequencies(RopeOp rope) {
+  std::vector<double> frequencies;
+  for (int64_t i = 0, e = rope.getRotaryDimOrHeadDim() / 2; i < e; ++i)
+    frequencies.push_back(rope.getFrequency(i));
+  return frequencies;
+}
+
+class ForwardLowering {
+public:
+  ForwardLowering(ModuleOp module, func::FuncOp forward,
+                  const KernelOptions &options)
+      : module_(module), forward_(forward), kernels_(module, options),
+        b_(forward.getLoc(), module.getContext()) {}
+
+  LogicalResult run() {
+    if (failed(checkSignature()) || failed(plan()))
+      return failure();
+    emit();
+    forward_.erase();
+    return success();
+  }
+
+private:
+  LogicalResult checkSignature();
+  LogicalResult plan();
+  void emit();
+
+  /// Records a use at `step` of `value`'s buffer (and of what it views).
+  void use(Value value, int64_t step);
+  /// The memref holding `value`, creating its view on first request.
+  Value bufferOf(Value value);
+  /// `value` as the memref type a kernel argument expects.
+  Value castTo(Value memref, Type type);
+  /// Emits lrt.parallel_for over `kernel` for `rows` tokens.
+  void call(const Kernel &kernel, Value rows, ValueRange args);
+  Value rowsOf(Value memref);
+  void emitOp(Operation *op);
+
+  ModuleOp module_;
+  func::FuncOp forward_;
+  KernelCache kernels_;
+  ImplicitLocOpBuilder b_;
+  MemoryPlan plan_;
+
+  llvm::DenseMap<Value, Buffer> buffers_;
+  llvm::DenseMap<Value, Value> views_; // original value -> memref
+  IRMapping scalars_;                  // original scalar -> new scalar
+  Value returnedLogits_;
+
+  // Rotary tables: one per distinct frequency list, computed before its
+  // first rope and kept until its last.
+  std::map<std::vector<double>, int> ropeTables_;
+  llvm::DenseMap<Operation *, int> ropeTableOf_;
+  llvm::DenseMap<int, Value> ropeTableViews_;
+
+  // Arguments of @llamac_forward.
+  Value runtime_, tokens_, pos_, kCache_, vCache_, logits_, weights_, arena_;
+  Value tokenCount_;
+};
+
+LogicalResult ForwardLowering::checkSignature() {
+  FunctionType type = forward_.getFunctionType();
+  auto fail = [&](const Twine &what) {
+    return forward_.emitError()
+           << "@forward must be (tokens: tensor<?xi32>, pos: index, "
+              "k_cache, v_cache) -> (logits: tensor<1xVxf32>, k_cache, "
+              "v_cache): "
+           << what;
+  };
+  if (type.getNumInputs() != 4 || type.getNumResults() != 3)
+    return fail("wrong number of arguments or results");
+  auto tokens = dyn_cast<RankedTensorType>(type.getInput(0));
+  if (!tokens || tokens.getRank() != 1 || !tokens.getElementType().isInteger(32))
+    return fail("tokens is not tensor<?xi32>");
+  if (!type.getInput(1).isIndex())
+    return fail("pos is not an index");
+  for (int i = 2; i < 4; ++i) {
+    auto cache = dyn_cast<RankedTensorType>(type.getInput(i));
+    if (!cache || cache.getRank() != 4 || !cache.hasStaticShape() ||
+        type.getResult(i - 1) != cache)
+      return fail("caches must be static 4-D tensors returned as they came");
+  }
+  auto logits = dyn_cast<RankedTensorType>(type.getResult(0));
+  if (!logits || logits.getRank() != 2 || logits.getDimSize(0) != 1 ||
+      !logits.hasStaticShape() || !logits.getElementType().isF32())
+    return fail("logits is not tensor<1xVxf32>");
+  if (!forward_.getBody().hasOneBlock())
+    return fail("the body must be a single block");
+  return success();
+}
+
+void ForwardLowering::use(Value value, int64_t step) {
+  auto it = buffers_.find(value);
+  if (it == buffers_.end())
+    return;
+  if (it->second.home == Home::Arena)
+    plan_.use(it->second.allocation, step);
+  else if (it->second.home == Home::Slice)
+    use(it->second.source, step);
+}
+
+LogicalResult ForwardLowering::plan() {
+  Block &body = forward_.getBody().front();
+  auto returnOp = cast<func::ReturnOp>(body.getTerminator());
+  returnedLogits_ = returnOp.getOperand(0);
+
+  buffers_[body.getArgument(0)] = {Home::Tokens};
+  buffers_[body.getArgument(2)] = {Home::KCache};
+  buffers_[body.getArgument(3)] = {Home::VCache};
+
+  auto arenaValue = [&](Value value, int64_t step) {
+    auto type = cast<RankedTensorType>(value.getType());
+    bool perToken = type.isDynamicDim(0);
+    int64_t bytes = perToken ? rowBytes(type)
+                             : type.getDimSize(0) * rowBytes(type);
+    buffers_[value] = {Home::Arena, plan_.add(perToken, bytes, step)};
+  };
+
+  int64_t step = 0;
+  for (Operation &op : body) {
+    for (Value operand : op.getOperands())
+      use(operand, step);
+
+    if (auto param = dyn_cast<ParamOp>(op)) {
+      auto offset = param->getAttrOfType<IntegerAttr>(kOffsetAttr);
+      if (!offset)
+        return param.emitError("parameter has no weights offset; run "
+                               "llama-layout-weights first");
+      buffers_[param.getResult()] = {Home::Weights, -1, offset.getInt()};
+    } else if (auto attention = dyn_cast<AttentionOp>(op)) {
+      for (auto [in, out] :
+           {std::pair{attention.getKCache(), attention.getKCacheOut()},
+            {attention.getVCache(), attention.getVCacheOut()}}) {
+        // The cache is updated in place: nothing may read the old value.
+        if (!in.hasOneUse())
+          return attention.emitError(
+              "a cache is used again after this attention updates it; "
+              "caches are updated in place and must flow linearly");
+        buffers_[out] = buffers_[in];
+      }
+      arenaValue(attention.getOutput(), step);
+    } else if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
+      auto sourceType = dyn_cast<RankedTensorType>(slice.getSourceType());
+      RankedTensorType resultType = slice.getResultType();
+      if (!sourceType || sourceType.getRank() != 2 || !slice.hasUnitStride() ||
+          !resultType.hasStaticShape() ||
+          resultType.getDimSize(1) != sourceType.getDimSize(1) ||
+          !isConstantIntValue(slice.getMixedOffsets()[1], 0))
+        return slice.emitError("the CPU target only supports slices of whole "
+                               "rows of a 2-D activation");
+      auto source = buffers_.find(slice.getSource());
+      if (source == buffers_.end() || source->second.home != Home::Arena)
+        return slice.emitError("the CPU target only slices activations "
+                               "computed in @forward");
+      buffers_[slice.getResult()] = {Home::Slice, -1, 0, slice.getSource()};
+    } else if (auto rope = dyn_cast<RopeOp>(op)) {
+      auto [it, inserted] = ropeTables_.try_emplace(ropeFrequencies(rope), -1);
+      if (inserted)
+        it->second = plan_.add(/*perToken=*/true,
+                               rope.getRotaryDimOrHeadDim() * 4, step);
+      plan_.use(it->second, step);
+      ropeTableOf_[rope] = it->second;
+      arenaValue(rope.getResult(), step);
+    } else if (isa<EmbeddingOp, RMSNormOp, LinearOp, SwiGLUOp, AddOp,
+                   ArgmaxOp>(op)) {
+      Value result = op.getResult(0);
+      if (result == returnedLogits_)
+        buffers_[result] = {Home::Logits};
+      else
+        arenaValue(result, step);
+    } else if (isa<func::ReturnOp>(op)) {
+      if (buffers_.lookup(returnOp.getOperand(1)).home != Home::KCache ||
+          buffers_.lookup(returnOp.getOperand(2)).home != Home::VCache)
+        return returnOp.emitError("@forward must return the updated caches");
+    } else if (llvm::any_of(op.getResultTypes(), llvm::IsaPred<TensorType>) ||
+               op.getNumRegions() != 0) {
+      return op.emitError("the CPU target cannot lower '")
+             << op.getName() << "' in @forward";
+    }
+    ++step;
+  }
+  plan_.solve();
+  return success();
+}
+
+Value ForwardLowering::rowsOf(Value memref) {
+  return memref::DimOp::create(b_, memref, 0);
+}
+
+Value ForwardLowering::castTo(Value memref, Type type) {
+  if (memref.getType() == type)
+    return memref;
+  return memref::CastOp::create(b_, type, memref);
+}
+
+Value ForwardLowering::bufferOf(Value value) {
+  if (Value view = views_.lookup(value))
+    return view;
+  const Buffer &buffer = buffers_.at(value);
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b_, v);
+  };
+  Value view;
+  switch (buffer.home) {
+  case Home::Tokens:
+    view = tokens_;
+    break;
+  case Home::KCache:
+    view = kCache_;
+    break;
+  case Home::VCache:
+    view = vCache_;
+    break;
+  case Home::Logits:
+    view = logits_;
+    break;
+  case Home::Weights:
+    view = memref::ViewOp::create(b_, bufferType(value.getType()), weights_,
+                                  index(buffer.weightOffset), ValueRange{});
+    break;
+  case Home::Arena: {
+    auto type = cast<RankedTensorType>(value.getType());
+    int id = buffer.allocation;
+    Value offset;
+    SmallVector<Value> sizes;
+    if (plan_.isPerToken(id)) {
+      offset = arith::AddIOp::create(
+          b_, index(plan_.fixedBytes()),
+          arith::MulIOp::create(b_, tokenCount_, index(plan_.offset(id))));
+      sizes.push_back(tokenCount_);
+    } else {
+      offset = index(plan_.offset(id));
+    }
+    view = memref::ViewOp::create(b_, bufferType(type), arena_, offset, sizes);
+    break;
+  }
+  case Home::Slice: {
+    // Rows [first, first + n) of the source: a view at the source's offset
+    // plus first * row bytes, reached through the source's own view.
+    auto slice = value.getDefiningOp<tensor::ExtractSliceOp>();
+    Value source = bufferOf(buffer.source);
+    auto sourceView = source.getDefiningOp<memref::ViewOp>();
+    Value first = getValueOrCreateConstantIndexOp(b_, b_.getLoc(),
+                                                  slice.getMixedOffsets()[0]);
+    if (auto mapped = scalars_.lookupOrNull(first))
+      first = mapped;
+    auto type = cast<RankedTensorType>(value.getType());
+    Value offset = arith::AddIOp::create(
+        b_, sourceView.getByteShift(),
+        arith::MulIOp::create(b_, first, index(rowBytes(type))));
+    view = memref::ViewOp::create(b_, bufferType(type), sourceView.getSource(),
+                                  offset, ValueRange{});
+    break;
+  }
+  }
+  views_[value] = view;
+  return view;
+}
+
+void ForwardLowering::call(const Kernel &kernel, Value rows, ValueRange args) {
+  func::FuncOp task = kernel.task;
+  ArrayRef<Type> expected = task.getFunctionType().getInputs().drop_front(2);
+  SmallVector<Value> operands;
+  for (auto [arg, type] : llvm::zip_equal(args, expected))
+    operands.push_back(castTo(arg, type));
+  Value tasks = arith::ConstantIndexOp::create(b_, kernel.fixed);
+  if (kernel.perRow)
+    tasks = arith::AddIOp::create(
+        b_, tasks,
+        arith::MulIOp::create(
+            b_, rows, arith::ConstantIndexOp::create(b_, kernel.perRow)));
+  lrt::ParallelForOp::create(b_, runtime_, tasks,
+                             SymbolRefAttr::get(kernel.task), operands);
+}
+
+void ForwardLowering::emitOp(Operation *op) {
+  b_.setLoc(op->getLoc());
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b_, v);
+  };
+
+  if (auto embedding = dyn_cast<EmbeddingOp>(op)) {
+    Value out = bufferOf(embedding.getResult());
+    Value table = bufferOf(embedding.getTable());
+    call(kernels_.embedding(cast<MemRefType>(table.getType())), rowsOf(out),
+         {rowsOf(out), bufferOf(embedding.getTokens()), table, out});
+  } else if (auto norm = dyn_cast<RMSNormOp>(op)) {
+    Value x = bufferOf(norm.getInput()), w = bufferOf(norm.getWeight());
+    Value out = bufferOf(norm.getResult());
+    call(kernels_.rmsNorm(norm.getInput().getType().getDimSize(1),
+                          norm.getWeight().getType().getElementType(),
+                          norm.getEpsilon().convertToDouble()),
+         rowsOf(x), {rowsOf(x), x, w, out});
+  } else if (auto linear = dyn_cast<LinearOp>(op)) {
+    Value x = bufferOf(linear.getInput()), w = bufferOf(linear.getWeight());
+    Value out = bufferOf(linear.getResult());
+    SmallVector<Value> args = {rowsOf(x), x, w, out};
+    Type biasElement;
+    if (Value bias = linear.getBias()) {
+      args.push_back(bufferOf(bias));
+      biasElement = cast<RankedTensorType>(bias.getType()).getElementType();
+    }
+    call(kernels_.linear(cast<MemRefType>(w.getType()), biasElement),
+         rowsOf(x), args);
+  } else if (auto rope = dyn_cast<RopeOp>(op)) {
+    Value x = bufferOf(rope.getInput());
+    Value out = bufferOf(rope.getResult());
+    int table = ropeTableOf_.at(rope);
+    int64_t rotaryDim = rope.getRotaryDimOrHeadDim();
+    Value tableView = ropeTableViews_.lookup(table);
+    if (!tableView) {
+      tableView = memref::ViewOp::create(
+          b_,
+          MemRefType::get({ShapedType::kDynamic, rotaryDim},
+                          b_.getF32Type()),
+          arena_,
+          arith::AddIOp::create(
+              b_, index(plan_.fixedBytes()),
+              arith::MulIOp::create(b_, tokenCount_,
+                                    index(plan_.offset(table)))),
+          ValueRange{tokenCount_});
+      ropeTableViews_[table] = tableView;
+      call(kernels_.ropeTable(ropeFrequencies(rope)), tokenCount_,
+           {tokenCount_, scalars_.lookup(rope.getPosition()), tableView});
+    }
+    call(kernels_.rope(rope.getInput().getType().getDimSize(1),
+                       rope.getHeadDim(), rotaryDim, rope.getInterleaved()),
+         rowsOf(x), {rowsOf(x), x, tableView, out});
+  } else if (auto attention = dyn_cast<AttentionOp>(op)) {
+    Value q = bufferOf(attention.getQuery()), k = bufferOf(attention.getKey()),
+          v = bufferOf(attention.getValue());
+    Value kc = bufferOf(attention.getKCache()),
+          vc = bufferOf(attention.getVCache());
+    Value out = bufferOf(attention.getOutput());
+    Value pos = scalars_.lookup(attention.getPosition());
+    Value layer = index(attention.getLayer());
+    Value rows = rowsOf(q);
+    call(kernels_.cacheWrite(cast<MemRefType>(kc.getType())), rows,
+         {rows, pos, layer, k, kc});
+    call(kernels_.cacheWrite(cast<MemRefType>(vc.getType())), rows,
+         {rows, pos, layer, v, vc});
+    call(kernels_.attention(attention.getNumHeads(),
+                            cast<MemRefType>(kc.getType()),
+                            cast<MemRefType>(vc.getType()),
+                            attention.getScaleOrDefault()),
+         rows, {rows, pos, layer, q, kc, vc, out});
+    views_[attention.getKCacheOut()] = kc;
+    views_[attention.getVCacheOut()] = vc;
+  } else if (auto swiglu = dyn_cast<SwiGLUOp>(op)) {
+    Value g = bufferOf(swiglu.getGate()), u = bufferOf(swiglu.getUp());
+    call(kernels_.swiglu(swiglu.getType().getDimSize(1)), rowsOf(g),
+         {rowsOf(g), g, u, bufferOf(swiglu.getResult())});
+  } else if (auto add = dyn_cast<AddOp>(op)) {
+    Value l = bufferOf(add.getLhs()), r = bufferOf(add.getRhs());
+    call(kernels_.add(add.getType().getDimSize(1)), rowsOf(l),
+         {rowsOf(l), l, r, bufferOf(add.getResult())});
+  } else if (auto argmax = dyn_cast<ArgmaxOp>(op)) {
+    Value x = bufferOf(argmax.getInput());
+    call(kernels_.argmax(argmax.getInput().getType().getDimSize(1)), rowsOf(x),
+         {rowsOf(x), x, bufferOf(argmax.getResult())});
+  } else if (auto dim = dyn_cast<tensor::DimOp>(op)) {
+    scalars_.map(dim.getResult(),
+                 memref::DimOp::create(b_, bufferOf(dim.getSource()),
+                                       scalars_.lookup(dim.getIndex())));
+  } else if (auto ret = dyn_cast<func::ReturnOp>(op)) {
+    Value logits = bufferOf(ret.getOperand(0));
+    if (logits != logits_)
+      memref::CopyOp::create(b_, logits, logits_);
+    func::ReturnOp::create(b_);
+  } else if (isa<ParamOp, tensor::ExtractSliceOp>(op)) {
+    // Views, materialised where they are first used.
+  } else {
+    // Scalar arithmetic (indices, constants): cloned as is.
+    b_.clone(*op, scalars_);
+  }
+}
+
+void ForwardLowering::emit() {
+  MLIRContext *context = module_.getContext();
+  Block &body = forward_.getBody().front();
+  auto memrefOf = [](Type type) {
+    auto tensor = cast<RankedTensorType>(type);
+    return MemRefType::get(tensor.getShape(), tensor.getElementType());
+  };
+  FunctionType oldType = forward_.getFunctionType();
+  auto bytes = MemRefType::get({ShapedType::kDynamic},
+                               IntegerType::get(context, 8));
+  SmallVector<Type> inputs = {LLVM::LLVMPointerType::get(context),
+                              memrefOf(oldType.getInput(0)),
+                              b_.getIndexType(),
+                              memrefOf(oldType.getInput(2)),
+                              memrefOf(oldType.getInput(3)),
+                              memrefOf(oldType.getResult(0)),
+                              bytes,
+                              bytes};
+
+  b_.setInsertionPoint(forward_);
+  auto entry = func::FuncOp::create(b_, "llamac_forward",
+                                    b_.getFunctionType(inputs, {}));
+  entry->setAttr("llvm.emit_c_interface", UnitAttr::get(context));
+  SmallVector<StringRef> names = {"runtime", "tokens", "pos",     "k_cache",
+                                  "v_cache", "logits", "weights", "arena"};
+  Block *block = entry.addEntryBlock();
+  for (auto [i, name] : llvm::enumerate(names))
+    entry.setArgAttr(i, "llamac.name", b_.getStringAttr(name));
+  runtime_ = block->getArgument(0);
+  tokens_ = block->getArgument(1);
+  pos_ = block->getArgument(2);
+  kCache_ = block->getArgument(3);
+  vCache_ = block->getArgument(4);
+  logits_ = block->getArgument(5);
+  weights_ = block->getArgument(6);
+  arena_ = block->getArgument(7);
+  scalars_.map(body.getArgument(1), pos_);
+
+  b_.setInsertionPointToStart(block);
+  tokenCount_ = memref::DimOp::create(b_, tokens_, 0);
+  for (Operation &op : body)
+    emitOp(&op);
+
+  module_->setAttr("llamac.arena_fixed_bytes",
+                   b_.getI64IntegerAttr(plan_.fixedBytes()));
+  module_->setAttr("llamac.arena_per_token_bytes",
+                   b_.getI64IntegerAttr(plan_.perTokenBytes()));
+}
+
+struct ConvertLlamaToCPUPass
+    : public llamac::cpu::impl::ConvertLlamaToCPUBase<ConvertLlamaToCPUPass> {
+  using ConvertLlamaToCPUBase::ConvertLlamaToCPUBase;
+
+  void runOnOperation() override {
+    ModuleOp module = getOperation();
+    auto forward = module.lookupSymbol<func::FuncOp>("forward");
+    if (!forward) {
+      module.emitError("convert-llama-to-cpu: no func.func @forward");
+      return signalPassFailure();
+    }
+    KernelOptions options;
+    options.vectorWidth = vectorWidth;
+    options.tokenTile = tokenTile;
+    options.rowTile = rowTile;
+    if (options.vectorWidth < 1 || options.tokenTile < 1 ||
+        options.rowTile < 1) {
+      module.emitError("convert-llama-to-cpu: tile sizes must be positive");
+      return signalPassFailure();
+    }
+    ForwardLowering lowering(module, forward, options);
+    if (failed(lowering.run()))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,308 @@
+//===- WeightsWriter.cpp - Streaming the weights blob ---------------------===//
+//
+// Part of llamac, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file writes the weights blob. Conversions go through one row of f32:
+// decode the source row (f16, bf16, or a GGML block format), encode it as the
+// target type. The GGML encoders follow the reference quantization of the
+// GGML format (per block of 32: q8_0 scales by max|x| / 127; q4_0 by the
+// signed value of largest magnitude / -8; q4_1 by (max - min) / 15 with min as
+// offset), so quantized weights match what llama.cpp would store. A tensor
+// already stored in the target encoding is copied byte for byte.
+//
+//===----------------------------------------------------------------------===//
+
+#include "frontend/common/WeightsWriter.h"
+
+#include "dialects/Llama/LlamaOps.h"
+#include "frontend/common/Float16.h"
+#include "passes/WeightsLayout.h"
+
+#include "llamac/blob.h"
+
+#include "llvm/Support/Endian.h"
+#include "llvm/Support/MathExtras.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+using namespace mlir;
+using namespace llamac;
+using llvm::createStringError;
+
+namespace {
+
+uint16_t readU16(const uint8_t *p) { return llvm::support::endian::read16le(p); }
+
+void writeU16(std::vector<uint8_t> &out, uint16_t v) {
+  out.push_back(static_cast<uint8_t>(v & 0xff));
+  out.push_back(static_cast<uint8_t>(v >> 8));
+}
+
+void encodeQ8_0(const float *x, int64_t cols, std::vector<uint8_t> &out) {
+  for (int64_t b = 0; b < cols; b += 32) {
+    float amax = 0;
+    for (int i = 0; i < 32; ++i)
+      amax = std::max(amax, std::fabs(x[b + i]));
+    float d = amax / 127.0f;
+    float id = d != 0 ? 1.0f / d : 0.0f;
+    writeU16(out, floatToHalf(d));
+    for (int i = 0; i < 32; ++i)
+      out.push_back(static_cast<uint8_t>(
+          static_cast<int8_t>(std::lround(x[b + i] * id))));
+  }
+}
+
+void encodeQ4_0(const float *x, int64_t cols, std::vector<uint8_t> &out) {
+  for (int64_t b = 0; b < cols; b += 32) {
+    float amax = 0, max = 0;
+    for (int i = 0; i < 32; ++i)
+      if (std::fabs(x[b + i]) > amax) {
+        amax = std::fabs(x[b + i]);
+        max = x[b + i];
+      }
+    float d = max / -8.0f;
+    float id = d != 0 ? 1.0f / d : 0.0f;
+    writeU16(out, floatToHalf(d));
+    for (int i = 0; i < 16; ++i) {
+      int lo = std::min(15, static_cast<int>(static_cast<int8_t>(
+                                x[b + i] * id + 8.5f)));
+      int hi = std::min(15, static_cast<int>(static_cast<int8_t>(
+                                x[b + 16 + i] * id + 8.5f)));
+      out.push_back(static_cast<uint8_t>(lo | (hi << 4)));
+    }
+  }
+}
+
+void encodeQ4_1(const float *x, int64_t cols, std::vector<uint8_t> &out) {
+  for (int64_t b = 0; b < cols; b += 32) {
+    float min = x[b], max = x[b];
+    for (int i = 1; i < 32; ++i) {
+      min = std::min(min, x[b + i]);
+      max = std::max(max, x[b + i]);
+    }
+    float d = (max - min) / 15.0f;
+    float id = d != 0 ? 1.0f / d : 0.0f;
+    writeU16(out, floatToHalf(d));
+    writeU16(out, floatToHalf(min));
+    for (int i = 0; i < 16; ++i) {
+      int lo = std::min(15, static_cast<int>(static_cast<int8_t>(
+                                (x[b + i] - min) * id + 0.5f)));
+      int hi = std::min(15, static_cast<int>(static_cast<int8_t>(
+                                (x[b + 16 + i] - min) * id + 0.5f)));
+      out.push_back(static_cast<uint8_t>(lo | (hi << 4)));
+    }
+  }
+}
+
+/// How `target` stores values, as the source DType of the same encoding.
+std::optional<DType> encodingOf(Type target) {
+  if (auto qtensor = dyn_cast<llama::QTensorType>(target)) {
+    switch (qtensor.getScheme().getKind()) {
+    case llama::QuantKind::Q8_0:
+      return DType::Q8_0;
+    case llama::QuantKind::Q4_0:
+      return DType::Q4_0;
+    case llama::QuantKind::Q4_1:
+      return DType::Q4_1;
+    case llama::QuantKind::Int4:
+      return std::nullopt;
+    }
+  }
+  if (target.isF32())
+    return DType::F32;
+  if (target.isF16())
+    return DType::F16;
+  if (target.isBF16())
+    return DType::BF16;
+  return std::nullopt;
+}
+
+} // namespace
+
+void llamac::decodeRow(DType dtype, const uint8_t *row, int64_t cols,
+                       float *out) {
+  switch (dtype) {
+  case DType::F32:
+    std::memcpy(out, row, cols * 4);
+    return;
+  case DType::F16:
+    for (int64_t i = 0; i < cols; ++i)
+      out[i] = halfToFloat(readU16(row + 2 * i));
+    return;
+  case DType::BF16:
+    for (int64_t i = 0; i < cols; ++i)
+      out[i] = bf16ToFloat(readU16(row + 2 * i));
+    return;
+  case DType::Q8_0:
+    for (int64_t b = 0; b < cols / 32; ++b) {
+      const uint8_t *block = row + b * 34;
+      float d = halfToFloat(readU16(block));
+      for (int i = 0; i < 32; ++i)
+        out[b * 32 + i] = d * static_cast<int8_t>(block[2 + i]);
+    }
+    return;
+  case DType::Q4_0:
+    for (int64_t b = 0; b < cols / 32; ++b) {
+      const uint8_t *block = row + b * 18;
+      float d = halfToFloat(readU16(block));
+      for (int i = 0; i < 16; ++i) {
+        out[b * 32 + i] = d * ((block[2 + i] & 0x0f) - 8);
+        out[b * 32 + 16 + i] = d * ((block[2 + i] >> 4) - 8);
+      }
+    }
+    return;
+  case DType::Q4_1:
+    for (int64_t b = 0; b < cols / 32; ++b) {
+      const uint8_t *block = row + b * 20;
+      float d = halfToFloat(readU16(block));
+      float m = halfToFloat(readU16(block + 2));
+      for (int i = 0; i < 16; ++i) {
+        out[b * 32 + i] = d * (block[4 + i] & 0x0f) + m;
+        out[b * 32 + 16 + i] = d * (block[4 + i] >> 4) + m;
+      }
+    }
+    return;
+  }
+}
+
+llvm::Error llamac::convertRows(const TensorSource &source, Type target,
+                                int64_t firstRow, int64_t rows, int64_t cols,
+                                std::vector<uint8_t> &out) {
+  std::optional<DType> encoding = encodingOf(target);
+  if (!encoding)
+    return createStringError("tensor '%s': llamac cannot yet write weights "
+                             "of this type",
+                             source.name.c_str());
+  int64_t sourceRowBytes = rowBytes(source.dtype, cols);
+  const uint8_t *base = source.data + firstRow * sourceRowBytes;
+  if (*encoding == source.dtype) {
+    out.insert(out.end(), base, base + rows * sourceRowBytes);
+    return llvm::Error::success();
+  }
+  std::vector<float> row(static_cast<size_t>(cols));
+  for (int64_t r = 0; r < rows; ++r) {
+    decodeRow(source.dtype, base + r * sourceRowBytes, cols, row.data());
+    switch (*encoding) {
+    case DType::F32: {
+      const uint8_t *bytes = reinterpret_cast<const uint8_t *>(row.data());
+      out.insert(out.end(), bytes, bytes + cols * 4);
+      break;
+    }
+    case DType::F16:
+      for (float v : row)
+        writeU16(out, floatToHalf(v));
+      break;
+    case DType::BF16:
+      for (float v : row)
+        writeU16(out, floatToBf16(v));
+      break;
+    case DType::Q8_0:
+      encodeQ8_0(row.data(), cols, out);
+      break;
+    case DType::Q4_0:
+      encodeQ4_0(row.data(), cols, out);
+      break;
+    case DType::Q4_1:
+      encodeQ4_1(row.data(), cols, out);
+      break;
+    }
+  }
+  return llvm::Error::success();
+}
+
+llvm::Expected<uint64_t> llamac::writeWeightsBlob(ModuleOp module,
+                                                  const LoadedModel &model,
+                                                  const BlobInfo &info,
+                                                  llvm::raw_ostream &out) {
+  struct Entry {
+    int64_t offset;
+    llama::ParamOp param;
+  };
+  std::vector<Entry> entries;
+  llvm::DenseSet<int64_t> seen;
+  module.walk([&](llama::ParamOp param) {
+    auto offset = param->getAttrOfType<IntegerAttr>(kOffsetAttr);
+    if (offset && seen.insert(offset.getInt()).second)
+      entries.push_back({offset.getInt(), param});
+  });
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry &a, const Entry &b) { return a.offset < b.offset; });
+  auto weightsAttr = module->getAttrOfType<IntegerAttr>(kWeightsBytesAttr);
+  if (!weightsAttr)
+    return createStringError("internal error: weights are not laid out");
+  uint64_t weightsBytes = weightsAttr.getInt();
+
+  llamac_blob_header header;
+  std::memset(&header, 0, sizeof header);
+  std::memcpy(header.magic, LLAMAC_BLOB_MAGIC, 8);
+  header.version = LLAMAC_BLOB_VERSION;
+  header.header_bytes = sizeof header;
+  header.fingerprint = info.fingerprint;
+  header.vocab_size = info.vocabSize;
+  header.bos_token = info.bosToken;
+  header.add_bos = info.addBos ? 1 : 0;
+  header.n_eos = static_cast<int32_t>(
+      std::min<size_t>(info.eosTokens.size(), LLAMAC_BLOB_MAX_EOS));
+  for (int32_t i = 0; i < header.n_eos; ++i)
+    header.eos_tokens[i] = info.eosTokens[i];
+  header.tokenizer_offset = info.tokenizer.empty() ? 0 : sizeof header;
+  header.tokenizer_bytes = info.tokenizer.size();
+  header.weights_offset =
+      llvm::alignTo(sizeof header + info.tokenizer.size(), LLAMAC_BLOB_ALIGN);
+  header.weights_bytes = weightsBytes;
+  header.total_bytes = header.weights_offset + weightsBytes;
+
+  out.write(reinterpret_cast<const char *>(&header), sizeof header);
+  out << info.tokenizer;
+  out.write_zeros(header.weights_offset - sizeof header - info.tokenizer.size());
+
+  uint64_t cursor = 0;
+  std::vector<uint8_t> chunk;
+  for (const Entry &entry : entries) {
+    llama::ParamOp param = entry.param;
+    const TensorSource *source = model.weights.find(param.getName());
+    if (!source)
+      return createStringError("%s: the model has no tensor '%s'",
+                               model.path.c_str(), param.getName().str().c_str());
+    out.write_zeros(entry.offset - cursor);
+    cursor = entry.offset;
+
+    Type type = param.getType();
+    int64_t rows, cols;
+    Type target;
+    if (auto qtensor = dyn_cast<llama::QTensorType>(type)) {
+      rows = qtensor.getRows();
+      cols = qtensor.getCols();
+      target = qtensor;
+    } else {
+      auto tensor = cast<RankedTensorType>(type);
+      cols = tensor.getShape().back();
+      rows = tensor.getNumElements() / cols;
+      target = tensor.getElementType();
+    }
+    if (source->numElements() != rows * cols)
+      return createStringError("%s: tensor '%s' has %lld values, expected "
+                               "%lld",
+                               source->file.c_str(), source->name.c_str(),
+                               static_cast<long long>(source->numElements()),
+                               static_cast<long long>(rows * cols));
+    // Convert in chunks of rows to bound memory.
+    int64_t rowsPerChunk =
+        std::max<int64_t>(1, (4 << 20) / std::max<int64_t>(1, cols * 4));
+    for (int64_t r = 0; r < rows; r += rowsPerChunk) {
+      chunk.clear();
+      int64_t n = std::min(rowsPerChunk, rows - r);
+      if (llvm::Error error = convertRows(*source, target, r, n, cols, chunk))
+        return std::move(error);
+      out.write(reinterpret_cast<const char *>(chunk.data()), chunk.size());
+      cursor += chunk.size();
+    }
+  }
+  out.write_zeros(weightsBytes - cursor);
+  // The caller checks its stream for write errors.
+  return header.total_bytes;
+}

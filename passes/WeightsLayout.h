@@ -1,0 +1,32 @@
+//===- WeightsLayout.h - Where weights live in the blob ---------*- C++ -*-===//
+//
+// Part of llamac, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file names the attributes by which llama-layout-weights tells the
+// weights writer and the code generators where each parameter lives.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_PASSES_WEIGHTSLAYOUT_H
+#define LLAMAC_PASSES_WEIGHTSLAYOUT_H
+
+#include "mlir/IR/Types.h"
+#include "llvm/ADT/StringRef.h"
+
+#include <cstdint>
+
+namespace llamac {
+
+/// On llama.param: the byte offset of its data in the weights region.
+constexpr llvm::StringLiteral kOffsetAttr = "llamac.offset";
+/// On the module: the size of the weights region in bytes.
+constexpr llvm::StringLiteral kWeightsBytesAttr = "llamac.weights_bytes";
+
+/// Bytes a parameter of `type` (tensor or !llama.qtensor) takes.
+int64_t getParamBytes(mlir::Type type);
+
+} // namespace llamac
+
+#endif // LLAMAC_PASSES_WEIGHTSLAYOUT_H

@@ -1,0 +1,362 @@
+//===- model.cpp - Opening and running a compiled model -------------------===//
+//
+// Part of llamac, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file implements the model half of llamac.h: it maps the weights blob
+// (embedded at the end of the executable, or an external file), checks it
+// against the code it was compiled with, allocates the key/value caches and
+// the activation arena, and runs the generated forward pass in chunks.
+//
+//===----------------------------------------------------------------------===//
+
+#include "llamac/blob.h"
+#include "llamac/llamac.h"
+#include "llamac/rt.h"
+#include "thread_pool.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+#include <fcntl.h>
+#include <memory>
+#include <new>
+#include <string>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+using llamac::runtime::ThreadPool;
+
+namespace {
+
+/// A read-only memory mapping of part of a file.
+struct Mapping {
+  void *base = nullptr; // page-aligned start of the mapping
+  size_t length = 0;
+  const uint8_t *data = nullptr; // the requested range inside it
+  uint64_t size = 0;
+
+  ~Mapping() {
+    if (base)
+      munmap(base, length);
+  }
+};
+
+/// Anonymous zero-filled memory, 64-byte aligned (page aligned in fact).
+struct Buffer {
+  void *data = nullptr;
+  size_t size = 0;
+
+  bool allocate(size_t bytes) {
+    size = bytes ? bytes : 1;
+    data = mmap(nullptr, size, PROT_READ | PROT_WRITE,
+                MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (data == MAP_FAILED) {
+      data = nullptr;
+      return false;
+    }
+    return true;
+  }
+  ~Buffer() {
+    if (data)
+      munmap(data, size);
+  }
+};
+
+std::string format(const char *fmt, ...) {
+  char buffer[1024];
+  va_list args;
+  va_start(args, fmt);
+  vsnprintf(buffer, sizeof buffer, fmt, args);
+  va_end(args);
+  return buffer;
+}
+
+/// Maps bytes [offset, offset + size) of `fd`. Returns an error or "".
+std::string map_range(int fd, uint64_t offset, uint64_t size,
+                      Mapping *out_mapping) {
+  long page = sysconf(_SC_PAGESIZE);
+  uint64_t aligned = offset - offset % static_cast<uint64_t>(page);
+  uint64_t delta = offset - aligned;
+  size_t length = static_cast<size_t>(size + delta);
+  void *base = mmap(nullptr, length, PROT_READ, MAP_PRIVATE, fd,
+                    static_cast<off_t>(aligned));
+  if (base == MAP_FAILED)
+    return format("cannot map %llu bytes: %s",
+                  static_cast<unsigned long long>(size), strerror(errno));
+  out_mapping->base = base;
+  out_mapping->length = length;
+  out_mapping->data = static_cast<const uint8_t *>(base) + delta;
+  out_mapping->size = size;
+  return "";
+}
+
+int online_cores() {
+  long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return n > 0 ? static_cast<int>(n) : 1;
+}
+
+} // namespace
+
+struct llamac_model {
+  std::string error;
+  Mapping blob;
+  const llamac_blob_header *header = nullptr;
+  const uint8_t *weights = nullptr;
+  std::unique_ptr<ThreadPool> pool;
+  Buffer k_cache, v_cache, arena;
+  int32_t n_ctx = 0;
+  int64_t max_chunk = 0;
+};
+
+namespace {
+
+int64_t info(int index) { return llamac_model_info[index]; }
+
+/// Opens the blob: an external file, or the payload appended to the
+/// executable. Returns an error message or "".
+std::string open_blob(const char *weights_path, Mapping *out_blob) {
+  const char *path = weights_path ? weights_path : "/proc/self/exe";
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return format("cannot open weights '%s': %s", path, strerror(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    close(fd);
+    return format("cannot stat '%s': %s", path, strerror(errno));
+  }
+  uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  uint64_t offset = 0, size = file_size;
+  if (!weights_path) {
+    llamac_payload_trailer trailer;
+    if (file_size < sizeof trailer ||
+        pread(fd, &trailer, sizeof trailer,
+              static_cast<off_t>(file_size - sizeof trailer)) !=
+            static_cast<ssize_t>(sizeof trailer) ||
+        memcmp(trailer.magic, LLAMAC_PAYLOAD_MAGIC, 16) != 0) {
+      close(fd);
+      return "this executable has no embedded weights (it was compiled with "
+             "--weights external): pass --weights FILE";
+    }
+    if (trailer.blob_offset > file_size ||
+        trailer.blob_bytes > file_size - trailer.blob_offset) {
+      close(fd);
+      return "the embedded weights trailer points outside the executable";
+    }
+    offset = trailer.blob_offset;
+    size = trailer.blob_bytes;
+  }
+  if (size < sizeof(llamac_blob_header)) {
+    close(fd);
+    return format("weights '%s' are truncated (%llu bytes)", path,
+                  static_cast<unsigned long long>(size));
+  }
+  std::string error = map_range(fd, offset, size, out_blob);
+  close(fd);
+  if (!error.empty())
+    return format("weights '%s': %s", path, error.c_str());
+  return "";
+}
+
+/// Checks the blob header against itself and against the generated code.
+std::string check_blob(const Mapping &blob, const char *name) {
+  const auto *h = reinterpret_cast<const llamac_blob_header *>(blob.data);
+  if (memcmp(h->magic, LLAMAC_BLOB_MAGIC, 8) != 0)
+    return format("'%s' is not a llamac weights file (bad magic)", name);
+  if (h->version != LLAMAC_BLOB_VERSION)
+    return format("'%s' has weights format version %u, this runtime reads %d",
+                  name, h->version, LLAMAC_BLOB_VERSION);
+  if (h->header_bytes != sizeof(llamac_blob_header) ||
+      h->total_bytes != blob.size || h->weights_offset > blob.size ||
+      h->weights_bytes > blob.size - h->weights_offset ||
+      h->tokenizer_offset > blob.size ||
+      h->tokenizer_bytes > blob.size - h->tokenizer_offset ||
+      h->n_eos < 0 || h->n_eos > LLAMAC_BLOB_MAX_EOS)
+    return format("'%s' is malformed or truncated (header sizes do not fit "
+                  "its %llu bytes)",
+                  name, static_cast<unsigned long long>(blob.size));
+  if (h->fingerprint != static_cast<uint64_t>(info(LLAMAC_INFO_FINGERPRINT)))
+    return format("'%s' holds the weights of a different model than this "
+                  "code was compiled for (fingerprint %016llx, expected "
+                  "%016llx)",
+                  name, static_cast<unsigned long long>(h->fingerprint),
+                  static_cast<unsigned long long>(
+                      info(LLAMAC_INFO_FINGERPRINT)));
+  if (h->weights_bytes <
+          static_cast<uint64_t>(info(LLAMAC_INFO_WEIGHTS_BYTES)) ||
+      h->vocab_size != info(LLAMAC_INFO_VOCAB))
+    return format("'%s' does not match the compiled model's weights layout",
+                  name);
+  return "";
+}
+
+} // namespace
+
+extern "C" {
+
+void llamac_options_init(llamac_options *out_options) {
+  out_options->n_threads = 0;
+  out_options->n_ctx = 0;
+}
+
+llamac_model *llamac_open(const char *weights_path,
+                          const llamac_options *options, char *err,
+                          size_t errlen) {
+  auto fail = [&](const std::string &message) -> llamac_model * {
+    if (err && errlen) {
+      snprintf(err, errlen, "%s", message.c_str());
+    }
+    return nullptr;
+  };
+  llamac_options defaults;
+  llamac_options_init(&defaults);
+  if (!options)
+    options = &defaults;
+  if (info(LLAMAC_INFO_ABI_VERSION) != LLAMAC_RT_ABI_VERSION)
+    return fail("the compiled model was generated for a different runtime "
+                "version");
+  int64_t compiled_ctx = info(LLAMAC_INFO_CONTEXT);
+  if (options->n_threads < 0)
+    return fail(format("invalid thread count %d", options->n_threads));
+  if (options->n_ctx < 0 || options->n_ctx > compiled_ctx)
+    return fail(format("context %d is outside [1, %lld], the context the "
+                       "model was compiled for",
+                       options->n_ctx, static_cast<long long>(compiled_ctx)));
+
+  std::unique_ptr<llamac_model> model(new (std::nothrow) llamac_model());
+  if (!model)
+    return fail("out of memory");
+  std::string error = open_blob(weights_path, &model->blob);
+  if (error.empty())
+    error = check_blob(model->blob,
+                       weights_path ? weights_path : "embedded weights");
+  if (!error.empty())
+    return fail(error);
+  model->header =
+      reinterpret_cast<const llamac_blob_header *>(model->blob.data);
+  model->weights = model->blob.data + model->header->weights_offset;
+
+  model->n_ctx = options->n_ctx ? options->n_ctx
+                                : static_cast<int32_t>(compiled_ctx);
+  model->max_chunk = info(LLAMAC_INFO_MAX_CHUNK);
+  size_t cache_elements =
+      static_cast<size_t>(info(LLAMAC_INFO_LAYERS)) *
+      info(LLAMAC_INFO_KV_HEADS) * compiled_ctx;
+  size_t element = static_cast<size_t>(info(LLAMAC_INFO_CACHE_ELEMENT_BYTES));
+  size_t arena = static_cast<size_t>(info(LLAMAC_INFO_ARENA_STATIC)) +
+                 static_cast<size_t>(model->max_chunk) *
+                     info(LLAMAC_INFO_ARENA_PER_TOKEN);
+  if (!model->k_cache.allocate(cache_elements * info(LLAMAC_INFO_K_HEAD_DIM) *
+                               element) ||
+      !model->v_cache.allocate(cache_elements * info(LLAMAC_INFO_V_HEAD_DIM) *
+                               element) ||
+      !model->arena.allocate(arena))
+    return fail("out of memory allocating the key/value cache and arena");
+
+  int threads = options->n_threads ? options->n_threads : online_cores();
+  model->pool.reset(new (std::nothrow) ThreadPool(threads));
+  if (!model->pool)
+    return fail("out of memory");
+  return model.release();
+}
+
+int llamac_forward(llamac_model *model, const int32_t *tokens,
+                   int32_t n_tokens, int32_t pos, float *logits) {
+  model->error.clear();
+  if (!tokens || !logits || n_tokens < 1 || pos < 0) {
+    model->error = "llamac_forward: needs tokens, logits, n_tokens >= 1 and "
+                   "pos >= 0";
+    return LLAMAC_ERR_INVALID_ARGUMENT;
+  }
+  if (static_cast<int64_t>(pos) + n_tokens > model->n_ctx) {
+    model->error = format("%d tokens at position %d exceed the context of %d "
+                          "tokens",
+                          n_tokens, pos, model->n_ctx);
+    return LLAMAC_ERR_CONTEXT_FULL;
+  }
+  int32_t vocab = model->header->vocab_size;
+  for (int32_t i = 0; i < n_tokens; ++i)
+    if (tokens[i] < 0 || tokens[i] >= vocab) {
+      model->error = format("token id %d is outside the vocabulary [0, %d)",
+                            tokens[i], vocab);
+      return LLAMAC_ERR_INVALID_ARGUMENT;
+    }
+
+  int64_t layers = info(LLAMAC_INFO_LAYERS), heads = info(LLAMAC_INFO_KV_HEADS),
+          ctx = info(LLAMAC_INFO_CONTEXT);
+  auto cache_descriptor = [&](void *data, int64_t head_dim) {
+    llamac_memref4d d;
+    d.allocated = d.aligned = data;
+    d.offset = 0;
+    int64_t sizes[4] = {layers, heads, ctx, head_dim};
+    int64_t stride = 1;
+    for (int i = 3; i >= 0; --i) {
+      d.sizes[i] = sizes[i];
+      d.strides[i] = stride;
+      stride *= sizes[i];
+    }
+    return d;
+  };
+  llamac_memref4d k_cache =
+      cache_descriptor(model->k_cache.data, info(LLAMAC_INFO_K_HEAD_DIM));
+  llamac_memref4d v_cache =
+      cache_descriptor(model->v_cache.data, info(LLAMAC_INFO_V_HEAD_DIM));
+  llamac_memref2d logits_d = {logits, logits, 0, {1, vocab}, {vocab, 1}};
+  void *weights = const_cast<uint8_t *>(model->weights);
+  llamac_memref1d weights_d = {
+      weights, weights, 0,
+      {static_cast<int64_t>(model->header->weights_bytes)}, {1}};
+
+  for (int32_t done = 0; done < n_tokens;) {
+    int32_t chunk = static_cast<int32_t>(
+        std::min<int64_t>(model->max_chunk, n_tokens - done));
+    void *chunk_tokens = const_cast<int32_t *>(tokens + done);
+    llamac_memref1d tokens_d = {chunk_tokens, chunk_tokens, 0, {chunk}, {1}};
+    int64_t arena_bytes = info(LLAMAC_INFO_ARENA_STATIC) +
+                          chunk * info(LLAMAC_INFO_ARENA_PER_TOKEN);
+    llamac_memref1d arena_d = {model->arena.data, model->arena.data, 0,
+                               {arena_bytes}, {1}};
+    _mlir_ciface_llamac_forward(model->pool.get(), &tokens_d, pos + done,
+                                &k_cache, &v_cache, &logits_d, &weights_d,
+                                &arena_d);
+    done += chunk;
+  }
+  return LLAMAC_OK;
+}
+
+void llamac_reset(llamac_model *model) {
+  // Positions are the caller's: the caches need no clearing, as attention
+  // only reads positions that the current sequence has written.
+  (void)model;
+}
+
+void llamac_close(llamac_model *model) { delete model; }
+
+const char *llamac_last_error(const llamac_model *model) {
+  return model ? model->error.c_str() : "";
+}
+
+int32_t llamac_vocab_size(const llamac_model *model) {
+  return model->header->vocab_size;
+}
+int32_t llamac_context_length(const llamac_model *model) {
+  return model->n_ctx;
+}
+int32_t llamac_n_threads(const llamac_model *model) {
+  return model->pool->size();
+}
+int32_t llamac_bos_token(const llamac_model *model) {
+  return model->header->bos_token;
+}
+int llamac_is_eos_token(const llamac_model *model, int32_t token) {
+  for (int32_t i = 0; i < model->header->n_eos; ++i)
+    if (model->header->eos_tokens[i] == token)
+      return 1;
+  return 0;
+}
+
+} // extern "C"

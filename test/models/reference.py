@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""An independent numpy reference of the Llama forward pass.
+
+Written from the model's math (as transformers' LlamaForCausalLM defines it),
+not from llamac's code: RMSNorm, rotary embeddings with the rotate-half
+convention (and llama3 / linear frequency scaling), causal grouped-query
+attention over all positions at once, SwiGLU feed-forward, tied or separate
+output projection. Computed in float64.
+"""
+
+import glob
+import json
+import math
+import os
+
+import numpy as np
+
+import safetensors_io
+
+
+class Llama:
+    def __init__(self, directory):
+        with open(os.path.join(directory, "config.json")) as f:
+            self.config = c = json.load(f)
+        self.w = {}
+        for path in sorted(glob.glob(os.path.join(directory, "*.safetensors"))):
+            self.w.update({k: v.astype(np.float64) for k, v in safetensors_io.read(path).items()})
+        self.hidden = c["hidden_size"]
+        self.heads = c["num_attention_heads"]
+        self.kv_heads = c.get("num_key_value_heads") or self.heads
+        self.head_dim = c.get("head_dim") or self.hidden // self.heads
+        self.layers = c["num_hidden_layers"]
+        self.eps = c.get("rms_norm_eps", 1e-6)
+        rope = c.get("rope_parameters") or dict(c.get("rope_scaling") or {})
+        theta = rope.get("rope_theta", c.get("rope_theta", 10000.0))
+        self.inv_freq = self._inv_freq(theta, rope)
+        self.tied = c.get("tie_word_embeddings", False)
+
+    def _inv_freq(self, theta, scaling):
+        d = self.head_dim
+        inv = 1.0 / theta ** (np.arange(0, d, 2, dtype=np.float64) / d)
+        kind = scaling.get("rope_type", scaling.get("type", "default"))
+        if kind == "linear":
+            return inv / scaling["factor"]
+        if kind != "llama3":
+            return inv
+        factor = scaling["factor"]
+        low, high = scaling["low_freq_factor"], scaling["high_freq_factor"]
+        old = scaling["original_max_position_embeddings"]
+        out = []
+        for f in inv:
+            wavelength = 2 * math.pi / f
+            if wavelength < old / high:
+                out.append(f)
+            elif wavelength > old / low:
+                out.append(f / factor)
+            else:
+                s = (old / wavelength - low) / (high - low)
+                out.append((1 - s) * f / factor + s * f)
+        return np.array(out)
+
+    @staticmethod
+    def rms_norm(x, w, eps):
+        return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * w
+
+    def rope(self, x, positions):
+        # x: (T, heads, head_dim); pairs (i, i + d/2).
+        angles = positions[:, None] * self.inv_freq[None, :]
+        cos = np.concatenate([np.cos(angles)] * 2, axis=-1)[:, None, :]
+        sin = np.concatenate([np.sin(angles)] * 2, axis=-1)[:, None, :]
+        half = self.head_dim // 2
+        rotated = np.concatenate([-x[..., half:], x[..., :half]], axis=-1)
+        return x * cos + rotated * sin
+
+    def linear(self, x, name):
+        y = x @ self.w[name + ".weight"].T
+        if name + ".bias" in self.w:
+            y = y + self.w[name + ".bias"]
+        return y
+
+    def forward(self, tokens):
+        """Logits of every position, (T, vocab)."""
+        tokens = np.asarray(tokens)
+        T = len(tokens)
+        positions = np.arange(T, dtype=np.float64)
+        h = self.w["model.embed_tokens.weight"][tokens]
+        group = self.heads // self.kv_heads
+        mask = np.triu(np.full((T, T), -np.inf), k=1)
+        for i in range(self.layers):
+            p = f"model.layers.{i}."
+            x = self.rms_norm(h, self.w[p + "input_layernorm.weight"], self.eps)
+            q = self.linear(x, p + "self_attn.q_proj").reshape(T, self.heads, self.head_dim)
+            k = self.linear(x, p + "self_attn.k_proj").reshape(T, self.kv_heads, self.head_dim)
+            v = self.linear(x, p + "self_attn.v_proj").reshape(T, self.kv_heads, self.head_dim)
+            q, k = self.rope(q, positions), self.rope(k, positions)
+            out = np.empty_like(q)
+            for head in range(self.heads):
+                g = head // group
+                scores = q[:, head] @ k[:, g].T / math.sqrt(self.head_dim) + mask
+                scores = np.exp(scores - scores.max(axis=-1, keepdims=True))
+                scores /= scores.sum(axis=-1, keepdims=True)
+                out[:, head] = scores @ v[:, g]
+            h = h + self.linear(out.reshape(T, -1), p + "self_attn.o_proj")
+            y = self.rms_norm(h, self.w[p + "post_attention_layernorm.weight"], self.eps)
+            gate = self.linear(y, p + "mlp.gate_proj")
+            up = self.linear(y, p + "mlp.up_proj")
+            h = h + self.linear(gate / (1 + np.exp(-gate)) * up, p + "mlp.down_proj")
+        h = self.rms_norm(h, self.w["model.norm.weight"], self.eps)
+        head = self.w["model.embed_tokens.weight" if self.tied else "lm_head.weight"]
+        return h @ head.T
+
+    def greedy(self, prompt, steps):
+        """Greedy ids and the logits each was chosen from, (steps, vocab)."""
+        tokens = list(prompt)
+        ids, rows = [], []
+        for _ in range(steps):
+            logits = self.forward(tokens)[-1]
+            rows.append(logits)
+            nxt = int(np.argmax(logits))
+            ids.append(nxt)
+            tokens.append(nxt)
+        return ids, np.array(rows)

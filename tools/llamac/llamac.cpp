@@ -1,0 +1,576 @@
+//===- llamac.cpp - The llamac driver -------------------------------------===//
+//
+// Part of llamac, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file is the `llamac` command:
+//
+//   llamac compile MODEL -o OUT [--target T] [--emit E] [--max-context N]
+//                        [--weights embedded|external] [--quantize Q]
+//   llamac inspect MODEL
+//   llamac targets
+//
+// `compile` reads the model, builds the llama forward pass, runs the passes,
+// writes the weights blob, lowers to the target and packages the result. It
+// can stop at every level (--emit llama|kernels|llvm-mlir|llvm|asm|obj|lib|
+// exe) so each stage's output can be read.
+//
+//===----------------------------------------------------------------------===//
+
+#include "codegen/LLVMEmit.h"
+#include "codegen/Target.h"
+#include "codegen/cpu/Passes.h"
+#include "conversions/Passes.h"
+#include "dialects/Llama/LlamaOps.h"
+#include "dialects/Runtime/RuntimeDialect.h"
+#include "frontend/Load.h"
+#include "frontend/common/WeightsWriter.h"
+#include "passes/Passes.h"
+#include "passes/WeightsLayout.h"
+#include "tools/llamac/Link.h"
+
+#include "llamac/rt.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/InitAllExtensions.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/IR/Constants.h"
+#include "llvm/IR/GlobalVariable.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FileUtilities.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/WithColor.h"
+#include "llvm/Support/xxhash.h"
+
+#include <chrono>
+
+using namespace mlir;
+using namespace llamac;
+namespace cl = llvm::cl;
+
+namespace {
+
+//===----------------------------------------------------------------------===//
+// Command line
+//===----------------------------------------------------------------------===//
+
+cl::SubCommand compileCommand("compile",
+                              "Compile a model into an executable, a library, "
+                              "an object file or IR");
+cl::SubCommand inspectCommand("inspect",
+                              "Print a model's configuration and weights");
+cl::SubCommand targetsCommand("targets", "List the code generation targets");
+
+cl::OptionCategory compileCategory("Compile options");
+
+cl::opt<std::string> compileModel(cl::Positional, cl::Required,
+                                  cl::desc("<model>"),
+                                  cl::sub(compileCommand));
+cl::opt<std::string> outputPath("o", cl::Required,
+                                cl::desc("Output file"),
+                                cl::value_desc("file"),
+                                cl::sub(compileCommand),
+                                cl::cat(compileCategory));
+cl::opt<std::string> targetName("target", cl::init("cpu"),
+                                cl::desc("Code generation target (see "
+                                         "`llamac targets`)"),
+                                cl::sub(compileCommand),
+                                cl::cat(compileCategory));
+
+enum class Emit { Llama, Kernels, LLVMMLIR, LLVM, Asm, Obj, Lib, Exe };
+cl::opt<Emit> emit(
+    "emit", cl::init(Emit::Exe), cl::desc("What to produce"),
+    cl::values(
+        clEnumValN(Emit::Llama, "llama", "the llama dialect module"),
+        clEnumValN(Emit::Llama, "mlir", "same as llama"),
+        clEnumValN(Emit::Kernels, "kernels",
+                   "the target's kernels (memref/vector/scf/lrt)"),
+        clEnumValN(Emit::LLVMMLIR, "llvm-mlir", "the LLVM dialect module"),
+        clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
+        clEnumValN(Emit::Asm, "asm", "assembly"),
+        clEnumValN(Emit::Obj, "obj", "an object file"),
+        clEnumValN(Emit::Lib, "lib",
+                   "a static library, its C header (OUT.h) and weights "
+                   "(OUT.weights)"),
+        clEnumValN(Emit::Exe, "exe", "an executable (the default)")),
+    cl::sub(compileCommand), cl::cat(compileCategory));
+
+cl::opt<int64_t> maxContext(
+    "max-context", cl::init(0),
+    cl::desc("Context length (default: the model's, capped at 4096)"),
+    cl::sub(compileCommand), cl::cat(compileCategory));
+
+enum class WeightsMode { Embedded, External };
+cl::opt<WeightsMode> weightsMode(
+    "weights", cl::init(WeightsMode::Embedded),
+    cl::desc("Where an executable's weights go"),
+    cl::values(clEnumValN(WeightsMode::Embedded, "embedded",
+                          "inside the executable (the default)"),
+               clEnumValN(WeightsMode::External, "external",
+                          "in OUT.weights beside it")),
+    cl::sub(compileCommand), cl::cat(compileCategory));
+
+cl::opt<std::string> quantize(
+    "quantize", cl::init("none"),
+    cl::desc("Quantize float weights of linear layers: none, q8_0, q4_0, "
+             "q4_1"),
+    cl::sub(compileCommand), cl::cat(compileCategory));
+
+cl::opt<int64_t> maxChunk(
+    "max-chunk", cl::init(256),
+    cl::desc("Most tokens per forward call; longer prompts are processed in "
+             "chunks"),
+    cl::sub(compileCommand), cl::cat(compileCategory));
+
+cl::opt<bool> quiet("quiet", cl::desc("Do not print progress"),
+                    cl::sub(compileCommand), cl::cat(compileCategory));
+
+cl::opt<std::string> inspectModel(cl::Positional, cl::Required,
+                                  cl::desc("<model>"),
+                                  cl::sub(inspectCommand));
+
+//===----------------------------------------------------------------------===//
+// Helpers
+//===----------------------------------------------------------------------===//
+
+int fail(const llvm::Twine &message) {
+  llvm::WithColor::error(llvm::errs(), "llamac") << message << "\n";
+  return 1;
+}
+
+int fail(llvm::Error error) { return fail(llvm::toString(std::move(error))); }
+
+/// Prints "llamac: <stage> (<seconds> s)" lines unless --quiet.
+class Progress {
+public:
+  void done(const llvm::Twine &stage) {
+    auto now = std::chrono::steady_clock::now();
+    double seconds = std::chrono::duration<double>(now - last_).count();
+    last_ = now;
+    if (!quiet)
+      llvm::errs() << llvm::formatv("llamac: {0} ({1:f2} s)\n", stage.str(),
+                                    seconds);
+  }
+
+private:
+  std::chrono::steady_clock::time_point last_ =
+      std::chrono::steady_clock::now();
+};
+
+void registerDialects(DialectRegistry &registry) {
+  registry.insert<llama::LlamaDialect, lrt::RuntimeDialect,
+                  arith::ArithDialect, func::FuncDialect, LLVM::LLVMDialect,
+                  math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
+                  tensor::TensorDialect, vector::VectorDialect>();
+  registerAllExtensions(registry);
+}
+
+/// Binds generated code to its weights: a hash of every parameter's name,
+/// type and offset, and of the shapes the code was generated for.
+uint64_t fingerprint(ModuleOp module) {
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  module.walk([&](llama::ParamOp param) {
+    os << param.getName() << ':' << param.getType() << '@'
+       << param->getAttrOfType<IntegerAttr>(kOffsetAttr).getInt() << ';';
+  });
+  if (auto forward = module.lookupSymbol<func::FuncOp>("forward"))
+    os << forward.getFunctionType();
+  return llvm::xxh3_64bits(llvm::StringRef(text));
+}
+
+LogicalResult writeModule(ModuleOp module, llvm::StringRef path) {
+  std::string error;
+  auto file = openOutputFile(path, &error);
+  if (!file) {
+    fail(error);
+    return failure();
+  }
+  module.print(file->os());
+  file->keep();
+  return success();
+}
+
+/// Adds `const int64_t llamac_model_info[]` (runtime/include/llamac/rt.h).
+void addModelInfo(llvm::Module &module, llvm::ArrayRef<int64_t> values) {
+  auto *type = llvm::ArrayType::get(
+      llvm::Type::getInt64Ty(module.getContext()), values.size());
+  llvm::SmallVector<uint64_t> data(values.begin(), values.end());
+  auto *init = llvm::ConstantDataArray::get(module.getContext(), data);
+  new llvm::GlobalVariable(module, type, /*isConstant=*/true,
+                           llvm::GlobalValue::ExternalLinkage, init,
+                           "llamac_model_info");
+}
+
+std::string formatBytes(uint64_t bytes) {
+  if (bytes >= (1ull << 30))
+    return llvm::formatv("{0:f2} GiB", bytes / double(1ull << 30));
+  if (bytes >= (1ull << 20))
+    return llvm::formatv("{0:f1} MiB", bytes / double(1ull << 20));
+  return llvm::formatv("{0} KiB", (bytes + 1023) / 1024);
+}
+
+//===----------------------------------------------------------------------===//
+// compile
+//===----------------------------------------------------------------------===//
+
+int compile(const char *argv0) {
+  Progress progress;
+  registerAllTargets();
+  const Target *target = TargetRegistry::get().lookup(targetName);
+  if (!target) {
+    std::string names;
+    for (const auto &t : TargetRegistry::get().targets())
+      names += (names.empty() ? "" : ", ") + t->name().str();
+    return fail(llvm::formatv("unknown target '{0}' (available: {1})",
+                              targetName.getValue(), names));
+  }
+  if (maxContext < 0)
+    return fail(llvm::formatv("--max-context {0} must be positive",
+                              maxContext.getValue()));
+  if (maxChunk < 1)
+    return fail(llvm::formatv("--max-chunk {0} must be at least 1",
+                              maxChunk.getValue()));
+  std::optional<llama::QuantKind> quantKind;
+  if (quantize != "none") {
+    quantKind = llama::symbolizeQuantKind(quantize);
+    if (!quantKind || *quantKind == llama::QuantKind::Int4)
+      return fail(llvm::formatv("--quantize '{0}' is not one of none, q8_0, "
+                                "q4_0, q4_1",
+                                quantize.getValue()));
+  }
+  std::string runtimeDir;
+  if (emit == Emit::Exe || emit == Emit::Lib) {
+    llvm::Expected<std::string> dir = runtimeDirectory(argv0);
+    if (!dir)
+      return fail(dir.takeError());
+    runtimeDir = *dir;
+  }
+
+  // Front end.
+  llvm::Expected<std::unique_ptr<LoadedModel>> model = loadModel(compileModel);
+  if (!model)
+    return fail(model.takeError());
+  DialectRegistry registry;
+  registerDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  BuildOptions buildOptions;
+  buildOptions.maxContext = maxContext;
+  auto built = buildForward(context, **model, buildOptions);
+  if (!built)
+    return fail(built.takeError());
+  OwningOpRef<ModuleOp> module = std::move(*built);
+  const ModelConfig &config = (*model)->config;
+  progress.done(llvm::formatv("read {0} model '{1}': {2} layers, hidden {3}, "
+                              "vocab {4}",
+                              (*model)->format, compileModel.getValue(),
+                              config.numLayers, config.hiddenSize,
+                              config.vocabSize));
+
+  // Model-level passes.
+  PassManager modelPasses(&context);
+  if (quantKind) {
+    LlamaQuantizeOptions options;
+    options.scheme = *quantKind;
+    modelPasses.addPass(createLlamaQuantize(options));
+  }
+  modelPasses.addPass(createLlamaLayoutWeights());
+  if (failed(modelPasses.run(*module)))
+    return fail("the model-level passes failed");
+  if (emit == Emit::Llama)
+    return failed(writeModule(*module, outputPath)) ? 1 : 0;
+  // Lowering replaces the parameters by views; the weights writer reads them
+  // from this copy.
+  OwningOpRef<ModuleOp> laidOut = module->clone();
+
+  uint64_t modelFingerprint = fingerprint(*module);
+  int64_t weightsBytes =
+      (*module)->getAttrOfType<IntegerAttr>(kWeightsBytesAttr).getInt();
+  auto forwardType =
+      module->lookupSymbol<func::FuncOp>("forward").getFunctionType();
+  auto cacheType = cast<RankedTensorType>(forwardType.getInput(2));
+
+  // Target lowering.
+  PassManager kernelPasses(&context);
+  target->buildKernelPipeline(kernelPasses);
+  if (failed(kernelPasses.run(*module)))
+    return fail("lowering to target kernels failed");
+  if (emit == Emit::Kernels)
+    return failed(writeModule(*module, outputPath)) ? 1 : 0;
+  int64_t arenaFixed =
+      (*module)->getAttrOfType<IntegerAttr>("llamac.arena_fixed_bytes").getInt();
+  int64_t arenaPerToken = (*module)
+                              ->getAttrOfType<IntegerAttr>(
+                                  "llamac.arena_per_token_bytes")
+                              .getInt();
+
+  PassManager llvmPasses(&context);
+  target->buildLLVMPipeline(llvmPasses);
+  if (failed(llvmPasses.run(*module)))
+    return fail("lowering to the LLVM dialect failed");
+  if (emit == Emit::LLVMMLIR)
+    return failed(writeModule(*module, outputPath)) ? 1 : 0;
+  progress.done(llvm::formatv("lowered to {0}", target->name()));
+
+  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine =
+      createTargetMachine(*target);
+  if (!machine)
+    return fail(machine.takeError());
+  llvm::LLVMContext llvmContext;
+  auto llvmModule = translateToLLVMIR(
+      *module, llvmContext, **machine,
+      {"_mlir_ciface_llamac_forward", "llamac_model_info"});
+  if (!llvmModule)
+    return fail(llvmModule.takeError());
+  int64_t info[LLAMAC_INFO_COUNT] = {};
+  info[LLAMAC_INFO_ABI_VERSION] = LLAMAC_RT_ABI_VERSION;
+  info[LLAMAC_INFO_FINGERPRINT] = static_cast<int64_t>(modelFingerprint);
+  info[LLAMAC_INFO_VOCAB] = config.vocabSize;
+  info[LLAMAC_INFO_LAYERS] = cacheType.getDimSize(0);
+  info[LLAMAC_INFO_KV_HEADS] = cacheType.getDimSize(1);
+  info[LLAMAC_INFO_CONTEXT] = cacheType.getDimSize(2);
+  info[LLAMAC_INFO_K_HEAD_DIM] = cacheType.getDimSize(3);
+  info[LLAMAC_INFO_V_HEAD_DIM] = cacheType.getDimSize(3);
+  info[LLAMAC_INFO_MAX_CHUNK] = maxChunk;
+  info[LLAMAC_INFO_ARENA_STATIC] = arenaFixed;
+  info[LLAMAC_INFO_ARENA_PER_TOKEN] = arenaPerToken;
+  info[LLAMAC_INFO_CACHE_ELEMENT_BYTES] =
+      cacheType.getElementTypeBitWidth() / 8;
+  info[LLAMAC_INFO_WEIGHTS_BYTES] = weightsBytes;
+  addModelInfo(**llvmModule, info);
+  optimizeLLVMIR(**llvmModule, **machine);
+  progress.done("optimized LLVM IR");
+
+  if (emit == Emit::LLVM) {
+    std::string error;
+    auto file = openOutputFile(outputPath, &error);
+    if (!file)
+      return fail(error);
+    (*llvmModule)->print(file->os(), nullptr);
+    file->keep();
+    return 0;
+  }
+  if (emit == Emit::Asm || emit == Emit::Obj) {
+    std::string error;
+    auto file = openOutputFile(outputPath, &error);
+    if (!file)
+      return fail(error);
+    if (llvm::Error e = emitMachineCode(
+            **llvmModule, **machine,
+            emit == Emit::Asm ? llvm::CodeGenFileType::AssemblyFile
+                              : llvm::CodeGenFileType::ObjectFile,
+            file->os()))
+      return fail(std::move(e));
+    file->keep();
+    progress.done(llvm::formatv("wrote {0}", outputPath.getValue()));
+    return 0;
+  }
+
+  // Executables and libraries: an object file first.
+  llvm::SmallString<128> objectPath;
+  if (std::error_code error =
+          llvm::sys::fs::createTemporaryFile("llamac-model", "o", objectPath))
+    return fail(llvm::formatv("cannot create a temporary file: {0}",
+                              error.message()));
+  llvm::FileRemover removeObject(objectPath);
+  {
+    std::error_code error;
+    llvm::raw_fd_ostream object(objectPath, error);
+    if (error)
+      return fail(llvm::formatv("cannot write '{0}': {1}", objectPath,
+                                error.message()));
+    if (llvm::Error e =
+            emitMachineCode(**llvmModule, **machine,
+                            llvm::CodeGenFileType::ObjectFile, object))
+      return fail(std::move(e));
+  }
+  progress.done("generated machine code");
+
+  BlobInfo blobInfo;
+  blobInfo.fingerprint = modelFingerprint;
+  blobInfo.vocabSize = static_cast<int32_t>(config.vocabSize);
+  blobInfo.bosToken = config.bosTokenId;
+  blobInfo.eosTokens = config.eosTokenIds;
+  blobInfo.addBos = config.addBos;
+  // The weights are written from the laid-out llama module: the parameters
+  // and their offsets, as the code reads them.
+  auto writeLaidOut = [&](llvm::raw_ostream &out) {
+    return writeWeightsBlob(*laidOut, **model, blobInfo, out);
+  };
+
+  auto writeWeightsFile = [&](llvm::StringRef path) -> llvm::Error {
+    std::error_code error;
+    llvm::raw_fd_ostream out(path, error);
+    if (error)
+      return llvm::createStringError(error, "cannot write '%s': %s",
+                                     path.str().c_str(),
+                                     error.message().c_str());
+    llvm::Expected<uint64_t> bytes = writeLaidOut(out);
+    if (!bytes)
+      return bytes.takeError();
+    out.close();
+    if (out.has_error())
+      return llvm::createStringError(out.error(), "writing '%s' failed",
+                                     path.str().c_str());
+    return llvm::Error::success();
+  };
+
+  if (emit == Emit::Lib) {
+    if (llvm::Error e = writeStaticLibrary(objectPath, runtimeDir, outputPath))
+      return fail(std::move(e));
+    llvm::SmallString<256> base(outputPath);
+    llvm::sys::path::replace_extension(base, "");
+    llvm::SmallString<256> header(base), weights(base);
+    header += ".h";
+    weights += ".weights";
+    llvm::SmallString<256> sourceHeader(runtimeDir);
+    llvm::sys::path::append(sourceHeader, "..", "include", "llamac",
+                            "llamac.h");
+    if (!llvm::sys::fs::exists(sourceHeader)) {
+      sourceHeader = runtimeDir;
+      llvm::sys::path::append(sourceHeader, "llamac.h");
+    }
+    if (std::error_code error = llvm::sys::fs::copy_file(sourceHeader, header))
+      return fail(llvm::formatv("cannot copy the C header '{0}' to '{1}': {2}",
+                                sourceHeader, header, error.message()));
+    if (llvm::Error e = writeWeightsFile(weights))
+      return fail(std::move(e));
+    progress.done(llvm::formatv("wrote {0}, {1} and {2} ({3} of weights)",
+                                outputPath.getValue(), header, weights,
+                                formatBytes(weightsBytes)));
+    return 0;
+  }
+
+  if (llvm::Error e =
+          linkExecutable(*target, objectPath, runtimeDir, outputPath))
+    return fail(std::move(e));
+  if (weightsMode == WeightsMode::External) {
+    std::string weights = outputPath + ".weights";
+    if (llvm::Error e = writeWeightsFile(weights))
+      return fail(std::move(e));
+    progress.done(llvm::formatv("wrote {0} and {1} ({2} of weights)",
+                                outputPath.getValue(), weights,
+                                formatBytes(weightsBytes)));
+  } else {
+    if (llvm::Error e = appendPayload(outputPath, writeLaidOut))
+      return fail(std::move(e));
+    progress.done(llvm::formatv("wrote {0} ({1} of weights embedded)",
+                                outputPath.getValue(),
+                                formatBytes(weightsBytes)));
+  }
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
+// inspect, targets
+//===----------------------------------------------------------------------===//
+
+int inspect() {
+  llvm::Expected<std::unique_ptr<LoadedModel>> model = loadModel(inspectModel);
+  if (!model)
+    return fail(model.takeError());
+  const ModelConfig &c = (*model)->config;
+  llvm::raw_ostream &os = llvm::outs();
+  os << "model:              " << inspectModel << " (" << (*model)->format
+     << ")\n";
+  os << "architecture:       " << c.architecture << "\n";
+  os << "vocab_size:         " << c.vocabSize << "\n";
+  os << "hidden_size:        " << c.hiddenSize << "\n";
+  os << "intermediate_size:  " << c.intermediateSize << "\n";
+  os << "layers:             " << c.numLayers << "\n";
+  os << "heads:              " << c.numHeads << " (kv " << c.numKVHeads
+     << ", head_dim " << c.headDim << ")\n";
+  os << "context:            " << c.maxPositions << "\n";
+  os << "rms_norm_eps:       " << c.rmsNormEps << "\n";
+  os << "rope_theta:         " << c.ropeTheta
+     << (c.ropeInterleaved ? " (interleaved pairs)" : "") << "\n";
+  if (c.ropeScaling)
+    os << "rope_scaling:       "
+       << (c.ropeScaling->kind == RopeScaling::Kind::Llama3 ? "llama3"
+                                                             : "linear")
+       << ", factor " << c.ropeScaling->factor << "\n";
+  os << "tied embeddings:    " << (c.tieWordEmbeddings ? "yes" : "no")
+     << "\n";
+  os << "bos / eos:          " << c.bosTokenId << " / ";
+  for (size_t i = 0; i < c.eosTokenIds.size(); ++i)
+    os << (i ? "," : "") << c.eosTokenIds[i];
+  os << "\n";
+
+  llvm::StringMap<std::pair<uint64_t, uint64_t>> byType; // count, bytes
+  uint64_t parameters = 0, bytes = 0;
+  for (const std::string &name : (*model)->weights.names()) {
+    const TensorSource *t = (*model)->weights.find(name);
+    std::string type = t->unsupportedType.empty()
+                           ? dtypeName(t->dtype).str()
+                           : t->unsupportedType;
+    byType[type].first++;
+    byType[type].second += t->bytes;
+    parameters += t->numElements();
+    bytes += t->bytes;
+  }
+  os << "weights:            " << (*model)->weights.names().size()
+     << " tensors, " << parameters << " parameters, " << formatBytes(bytes)
+     << "\n";
+  for (const auto &entry : byType)
+    os << "  " << entry.getKey() << ": " << entry.getValue().first
+       << " tensors, " << formatBytes(entry.getValue().second) << "\n";
+  for (const std::string &name : (*model)->weights.names()) {
+    const TensorSource *t = (*model)->weights.find(name);
+    os << "  " << name << " " << (t->unsupportedType.empty()
+                                      ? dtypeName(t->dtype).str()
+                                      : t->unsupportedType)
+       << " [";
+    for (size_t i = 0; i < t->shape.size(); ++i)
+      os << (i ? ", " : "") << t->shape[i];
+    os << "]\n";
+  }
+  return 0;
+}
+
+int listTargets() {
+  registerAllTargets();
+  for (const auto &target : TargetRegistry::get().targets())
+    llvm::outs() << llvm::formatv("{0,-12} {1}\n", target->name(),
+                                  target->description());
+  return 0;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  llvm::InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions({&compileCategory, &cl::getGeneralCategory()});
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "llamac: an ahead-of-time compiler for Llama-family language models\n\n"
+      "  llamac compile MODEL -o OUT   compile a model (see llamac compile "
+      "--help)\n"
+      "  llamac inspect MODEL          print a model's configuration and "
+      "weights\n"
+      "  llamac targets                list the code generation targets\n");
+  if (compileCommand)
+    return compile(argv[0]);
+  if (inspectCommand)
+    return inspect();
+  if (targetsCommand)
+    return listTargets();
+  llvm::errs() << "llamac: give a command: compile, inspect or targets (see "
+                  "llamac --help)\n";
+  return 1;
+}
