@@ -26,8 +26,7 @@ using namespace mlir;
 
 namespace {
 struct ApproximateMathPass
-    : public llamac::cpu::impl::LlamacApproximateMathBase<
-          ApproximateMathPass> {
+    : public llamac::cpu::impl::LlamacApproximateMathBase<ApproximateMathPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     MathPolynomialApproximationOptions options;

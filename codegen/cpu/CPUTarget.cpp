@@ -120,18 +120,17 @@ void llamac::cpu::registerCPUTargets(TargetRegistry &registry) {
   } else if (triple.isAArch64()) {
     registers = 32;
   }
-  registry.add(std::make_unique<CPUTarget>(
-      "cpu", "this machine's CPU", host, llvm::sys::getHostCPUName().str(),
-      hostFeatures(), width, registers));
+  registry.add(std::make_unique<CPUTarget>("cpu", "this machine's CPU", host,
+                                           llvm::sys::getHostCPUName().str(),
+                                           hostFeatures(), width, registers));
 
   if (triple.isX86()) {
     registry.add(std::make_unique<CPUTarget>(
         "cpu-generic", "any x86-64 CPU (SSE2)", host, "x86-64", "", 4, 16));
-    registry.add(std::make_unique<CPUTarget>("cpu-avx2",
-                                             "x86-64 with AVX2 and FMA", host,
-                                             "x86-64-v3", "", 8, 16));
     registry.add(std::make_unique<CPUTarget>(
-        "cpu-avx512", "x86-64 with AVX-512 (F, BW, DQ, VL)", host,
-        "x86-64-v4", "", 16, 32));
+        "cpu-avx2", "x86-64 with AVX2 and FMA", host, "x86-64-v3", "", 8, 16));
+    registry.add(std::make_unique<CPUTarget>(
+        "cpu-avx512", "x86-64 with AVX-512 (F, BW, DQ, VL)", host, "x86-64-v4",
+        "", 16, 32));
   }
 }

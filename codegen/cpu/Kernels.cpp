@@ -63,13 +63,13 @@ Value zeroVector(ImplicitLocOpBuilder &b, int64_t width) {
 /// for (iv = lb; iv < ub; iv += step) body(iv);
 void forEach(ImplicitLocOpBuilder &b, Value lb, Value ub, Value step,
              LoopBody body) {
-  scf::ForOp::create(b, lb, ub, step, ValueRange{},
-                     [&](OpBuilder &nested, Location loc, Value iv,
-                         ValueRange) {
-                       ImplicitLocOpBuilder ib(loc, nested);
-                       body(ib, iv);
-                       scf::YieldOp::create(ib);
-                     });
+  scf::ForOp::create(
+      b, lb, ub, step, ValueRange{},
+      [&](OpBuilder &nested, Location loc, Value iv, ValueRange) {
+        ImplicitLocOpBuilder ib(loc, nested);
+        body(ib, iv);
+        scf::YieldOp::create(ib);
+      });
 }
 
 /// A loop that carries values (accumulators) from iteration to iteration.
@@ -99,14 +99,14 @@ Value loadF32(ImplicitLocOpBuilder &b, Value memref, ValueRange indices,
   Value value;
   if (laneMask) {
     Value zero = arith::ConstantOp::create(b, type, b.getZeroAttr(type));
-    value = vector::MaskedLoadOp::create(b, type, memref, indices, laneMask,
-                                         zero);
+    value =
+        vector::MaskedLoadOp::create(b, type, memref, indices, laneMask, zero);
   } else {
     value = vector::LoadOp::create(b, type, memref, indices);
   }
   if (!element.isF32())
-    value = arith::ExtFOp::create(
-        b, VectorType::get({width}, b.getF32Type()), value);
+    value = arith::ExtFOp::create(b, VectorType::get({width}, b.getF32Type()),
+                                  value);
   return value;
 }
 
@@ -116,8 +116,8 @@ void storeF32(ImplicitLocOpBuilder &b, Value value, Value memref,
   Type element = cast<MemRefType>(memref.getType()).getElementType();
   if (!element.isF32())
     value = arith::TruncFOp::create(
-        b, VectorType::get(cast<VectorType>(value.getType()).getShape(),
-                           element),
+        b,
+        VectorType::get(cast<VectorType>(value.getType()).getShape(), element),
         value);
   if (laneMask)
     vector::MaskedStoreOp::create(b, memref, indices, laneMask, value);
@@ -209,9 +209,9 @@ Kernel KernelCache::linear(MemRefType weight, Type biasElement) {
   int64_t width = options_.vectorWidth, tokenTile = options_.tokenTile,
           rowTile = options_.rowTile;
   Type f32 = Float32Type::get(context);
-  std::string name = llvm::formatv("linear_{0}_{1}x{2}{3}",
-                                   typeName(weight.getElementType()), rows,
-                                   cols, hasBias ? "_bias" : "");
+  std::string name =
+      llvm::formatv("linear_{0}_{1}x{2}{3}", typeName(weight.getElementType()),
+                    rows, cols, hasBias ? "_bias" : "");
   std::string key =
       llvm::formatv("{0}:{1}:{2}:{3}:{4}", name, width, tokenTile, rowTile,
                     hasBias ? typeName(biasElement) : "");
@@ -251,12 +251,11 @@ Kernel KernelCache::linear(MemRefType weight, Type biasElement) {
       SmallVector<Value> acc(mt * nt, zeroVector(b, width));
       int64_t full = cols / width * width;
       if (full > 0)
-        acc = forAccumulate(b, index(b, 0), index(b, full), index(b, width),
-                            acc,
-                            [&](ImplicitLocOpBuilder &b, Value k,
-                                ValueRange carried) {
-                              return step(b, k, carried, Value());
-                            });
+        acc = forAccumulate(
+            b, index(b, 0), index(b, full), index(b, width), acc,
+            [&](ImplicitLocOpBuilder &b, Value k, ValueRange carried) {
+              return step(b, k, carried, Value());
+            });
       if (cols % width)
         acc = step(b, index(b, full), acc,
                    mask(b, width, index(b, cols % width)));
@@ -277,8 +276,7 @@ Kernel KernelCache::linear(MemRefType weight, Type biasElement) {
     // while the tokens stream past them.
     auto allTokens = [&](ImplicitLocOpBuilder &b, Value n0, int64_t nt) {
       Value fullTokens = arith::MulIOp::create(
-          b,
-          arith::DivUIOp::create(b, tokens, index(b, tokenTile)),
+          b, arith::DivUIOp::create(b, tokens, index(b, tokenTile)),
           index(b, tokenTile));
       forEach(b, index(b, 0), fullTokens, index(b, tokenTile),
               [&](ImplicitLocOpBuilder &b, Value t0) {
@@ -295,16 +293,14 @@ Kernel KernelCache::linear(MemRefType weight, Type biasElement) {
         b, arith::MulIOp::create(b, end, index(b, rowTile)), index(b, rows));
     Value fullRows = arith::AddIOp::create(
         b, rowBegin,
-        arith::MulIOp::create(
-            b,
-            arith::DivUIOp::create(
-                b, arith::SubIOp::create(b, rowEnd, rowBegin),
-                index(b, rowTile)),
-            index(b, rowTile)));
-    forEach(b, rowBegin, fullRows, index(b, rowTile),
-            [&](ImplicitLocOpBuilder &b, Value n0) {
-              allTokens(b, n0, rowTile);
-            });
+        arith::MulIOp::create(b,
+                              arith::DivUIOp::create(
+                                  b, arith::SubIOp::create(b, rowEnd, rowBegin),
+                                  index(b, rowTile)),
+                              index(b, rowTile)));
+    forEach(
+        b, rowBegin, fullRows, index(b, rowTile),
+        [&](ImplicitLocOpBuilder &b, Value n0) { allTokens(b, n0, rowTile); });
     forEach(b, fullRows, rowEnd, index(b, 1),
             [&](ImplicitLocOpBuilder &b, Value n) { allTokens(b, n, 1); });
   };
@@ -321,9 +317,9 @@ Kernel KernelCache::embedding(MemRefType table) {
   int64_t features = table.getDimSize(1);
   int64_t width = options_.vectorWidth;
   Type f32 = Float32Type::get(context);
-  std::string name = llvm::formatv("embedding_{0}_{1}x{2}",
-                                   typeName(table.getElementType()),
-                                   table.getDimSize(0), features);
+  std::string name =
+      llvm::formatv("embedding_{0}_{1}x{2}", typeName(table.getElementType()),
+                    table.getDimSize(0), features);
   std::string key = llvm::formatv("{0}:{1}", name, width);
   SmallVector<Type> args = {
       IndexType::get(context),
@@ -355,9 +351,9 @@ Kernel KernelCache::rmsNorm(int64_t features, Type weightElement,
   int64_t width = options_.vectorWidth;
   Type f32 = Float32Type::get(context);
   std::string name = llvm::formatv("rms_norm_{0}", features);
-  std::string key = llvm::formatv(
-      "{0}:{1}:{2}:{3}", name, width, typeName(weightElement),
-      llvm::utohexstr(llvm::bit_cast<uint64_t>(epsilon)));
+  std::string key =
+      llvm::formatv("{0}:{1}:{2}:{3}", name, width, typeName(weightElement),
+                    llvm::utohexstr(llvm::bit_cast<uint64_t>(epsilon)));
   MemRefType rowsF32 = rowsType(context, features, f32);
   SmallVector<Type> args = {IndexType::get(context), rowsF32,
                             MemRefType::get({features}, weightElement),
@@ -424,8 +420,7 @@ Kernel KernelCache::ropeTable(ArrayRef<double> frequencies) {
   auto freqType = MemRefType::get({pairs}, f64);
   auto global = memref::GlobalOp::create(
       gb, "rope_frequencies", gb.getStringAttr("private"), freqType,
-      DenseElementsAttr::get(RankedTensorType::get({pairs}, f64),
-                             frequencies),
+      DenseElementsAttr::get(RankedTensorType::get({pairs}, f64), frequencies),
       /*constant=*/true, /*alignment=*/IntegerAttr());
   symbols_.insert(global);
 
@@ -442,19 +437,19 @@ Kernel KernelCache::ropeTable(ArrayRef<double> frequencies) {
           b, f64,
           arith::IndexCastOp::create(b, b.getI64Type(),
                                      arith::AddIOp::create(b, pos, t)));
-      forEach(b, index(b, 0), index(b, pairs), index(b, 1),
-              [&](ImplicitLocOpBuilder &b, Value i) {
-                Value angle = arith::MulFOp::create(
-                    b, p, memref::LoadOp::create(b, freqs, i));
-                Value c = arith::TruncFOp::create(
-                    b, f32, math::CosOp::create(b, angle));
-                Value s = arith::TruncFOp::create(
-                    b, f32, math::SinOp::create(b, angle));
-                memref::StoreOp::create(b, c, table, {t, i});
-                memref::StoreOp::create(
-                    b, s, table,
-                    {t, arith::AddIOp::create(b, i, index(b, pairs))});
-              });
+      forEach(
+          b, index(b, 0), index(b, pairs), index(b, 1),
+          [&](ImplicitLocOpBuilder &b, Value i) {
+            Value angle = arith::MulFOp::create(
+                b, p, memref::LoadOp::create(b, freqs, i));
+            Value c =
+                arith::TruncFOp::create(b, f32, math::CosOp::create(b, angle));
+            Value s =
+                arith::TruncFOp::create(b, f32, math::SinOp::create(b, angle));
+            memref::StoreOp::create(b, c, table, {t, i});
+            memref::StoreOp::create(
+                b, s, table, {t, arith::AddIOp::create(b, i, index(b, pairs))});
+          });
     });
   };
   return {getOrCreate(name, key, args, body), 1, 0};
@@ -477,49 +472,54 @@ Kernel KernelCache::rope(int64_t features, int64_t headDim, int64_t rotaryDim,
                   ValueRange a) {
     Value x = a[1], table = a[2], y = a[3];
     forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value t) {
-      forEach(b, index(b, 0), index(b, features), index(b, headDim),
-              [&](ImplicitLocOpBuilder &b, Value head) {
-        // Rotated pairs.
-        forEach(b, index(b, 0), index(b, half), index(b, width),
+      forEach(
+          b, index(b, 0), index(b, features), index(b, headDim),
+          [&](ImplicitLocOpBuilder &b, Value head) {
+            // Rotated pairs.
+            forEach(
+                b, index(b, 0), index(b, half), index(b, width),
                 [&](ImplicitLocOpBuilder &b, Value i) {
-          Value c = loadF32(b, table, {t, i}, width);
-          Value s = loadF32(
-              b, table, {t, arith::AddIOp::create(b, i, index(b, half))},
-              width);
-          Value x0, x1, at0, at1;
-          if (interleaved) {
-            // Features (2i, 2i + 1) of the head.
-            at0 = arith::AddIOp::create(
-                b, head, arith::MulIOp::create(b, i, index(b, 2)));
-            Value both = loadF32(b, x, {t, at0}, 2 * width);
-            auto parts = vector::DeinterleaveOp::create(b, both);
-            x0 = parts.getRes1();
-            x1 = parts.getRes2();
-          } else {
-            // Features (i, i + R/2) of the head.
-            at0 = arith::AddIOp::create(b, head, i);
-            at1 = arith::AddIOp::create(b, at0, index(b, half));
-            x0 = loadF32(b, x, {t, at0}, width);
-            x1 = loadF32(b, x, {t, at1}, width);
-          }
-          Value y0 = arith::SubFOp::create(b, arith::MulFOp::create(b, x0, c),
-                                           arith::MulFOp::create(b, x1, s));
-          Value y1 = arith::AddFOp::create(b, arith::MulFOp::create(b, x0, s),
-                                           arith::MulFOp::create(b, x1, c));
-          if (interleaved) {
-            storeF32(b, vector::InterleaveOp::create(b, y0, y1), y, {t, at0});
-          } else {
-            storeF32(b, y0, y, {t, at0});
-            storeF32(b, y1, y, {t, at1});
-          }
-        });
-        // Features past the rotary dimension pass through.
-        for (int64_t d = rotaryDim; d < headDim; ++d) {
-          Value at = arith::AddIOp::create(b, head, index(b, d));
-          memref::StoreOp::create(b, memref::LoadOp::create(b, x, {t, at}), y,
-                                  {t, at});
-        }
-      });
+                  Value c = loadF32(b, table, {t, i}, width);
+                  Value s = loadF32(
+                      b, table,
+                      {t, arith::AddIOp::create(b, i, index(b, half))}, width);
+                  Value x0, x1, at0, at1;
+                  if (interleaved) {
+                    // Features (2i, 2i + 1) of the head.
+                    at0 = arith::AddIOp::create(
+                        b, head, arith::MulIOp::create(b, i, index(b, 2)));
+                    Value both = loadF32(b, x, {t, at0}, 2 * width);
+                    auto parts = vector::DeinterleaveOp::create(b, both);
+                    x0 = parts.getRes1();
+                    x1 = parts.getRes2();
+                  } else {
+                    // Features (i, i + R/2) of the head.
+                    at0 = arith::AddIOp::create(b, head, i);
+                    at1 = arith::AddIOp::create(b, at0, index(b, half));
+                    x0 = loadF32(b, x, {t, at0}, width);
+                    x1 = loadF32(b, x, {t, at1}, width);
+                  }
+                  Value y0 =
+                      arith::SubFOp::create(b, arith::MulFOp::create(b, x0, c),
+                                            arith::MulFOp::create(b, x1, s));
+                  Value y1 =
+                      arith::AddFOp::create(b, arith::MulFOp::create(b, x0, s),
+                                            arith::MulFOp::create(b, x1, c));
+                  if (interleaved) {
+                    storeF32(b, vector::InterleaveOp::create(b, y0, y1), y,
+                             {t, at0});
+                  } else {
+                    storeF32(b, y0, y, {t, at0});
+                    storeF32(b, y1, y, {t, at1});
+                  }
+                });
+            // Features past the rotary dimension pass through.
+            for (int64_t d = rotaryDim; d < headDim; ++d) {
+              Value at = arith::AddIOp::create(b, head, index(b, d));
+              memref::StoreOp::create(b, memref::LoadOp::create(b, x, {t, at}),
+                                      y, {t, at});
+            }
+          });
     });
   };
   return {getOrCreate(name, key, args, body), 1, 0};
@@ -534,9 +534,9 @@ Kernel KernelCache::cacheWrite(MemRefType cache) {
   int64_t kvHeads = cache.getDimSize(1), headDim = cache.getDimSize(3);
   int64_t width = options_.vectorWidth;
   Type f32 = Float32Type::get(context);
-  std::string name = llvm::formatv("cache_write_{0}x{1}x{2}x{3}",
-                                   cache.getDimSize(0), kvHeads,
-                                   cache.getDimSize(2), headDim);
+  std::string name =
+      llvm::formatv("cache_write_{0}x{1}x{2}x{3}", cache.getDimSize(0), kvHeads,
+                    cache.getDimSize(2), headDim);
   std::string key = llvm::formatv("{0}:{1}:{2}", name, width,
                                   typeName(cache.getElementType()));
   SmallVector<Type> args = {IndexType::get(context), IndexType::get(context),
@@ -548,16 +548,14 @@ Kernel KernelCache::cacheWrite(MemRefType cache) {
     forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value t) {
       Value slot = arith::AddIOp::create(b, pos, t);
       for (int64_t g = 0; g < kvHeads; ++g)
-        vectorLoop(b, headDim, width,
-                   [&](ImplicitLocOpBuilder &b, Value d, Value laneMask) {
-                     Value v = loadF32(
-                         b, x,
-                         {t, arith::AddIOp::create(b, d,
-                                                   index(b, g * headDim))},
-                         width, laneMask);
-                     storeF32(b, v, cacheRef, {layer, index(b, g), slot, d},
-                              laneMask);
-                   });
+        vectorLoop(
+            b, headDim, width,
+            [&](ImplicitLocOpBuilder &b, Value d, Value laneMask) {
+              Value v = loadF32(
+                  b, x, {t, arith::AddIOp::create(b, d, index(b, g * headDim))},
+                  width, laneMask);
+              storeF32(b, v, cacheRef, {layer, index(b, g), slot, d}, laneMask);
+            });
     });
   };
   return {getOrCreate(name, key, args, body), 1, 0};
@@ -575,9 +573,9 @@ Kernel KernelCache::attention(int64_t heads, MemRefType kCache,
   Type f32 = Float32Type::get(context);
   std::string name = llvm::formatv("attention_h{0}_g{1}_d{2}_c{3}", heads,
                                    kvHeads, keyDim, contextLength);
-  std::string key = llvm::formatv(
-      "{0}:{1}:{2}:{3}", name, valueDim, width,
-      llvm::utohexstr(llvm::bit_cast<uint64_t>(scale)));
+  std::string key =
+      llvm::formatv("{0}:{1}:{2}:{3}", name, valueDim, width,
+                    llvm::utohexstr(llvm::bit_cast<uint64_t>(scale)));
   SmallVector<Type> args = {IndexType::get(context),
                             IndexType::get(context),
                             IndexType::get(context),
@@ -587,12 +585,11 @@ Kernel KernelCache::attention(int64_t heads, MemRefType kCache,
                             rowsType(context, heads * valueDim, f32)};
   auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
                   ValueRange a) {
-    Value pos = a[1], layer = a[2], q = a[3], kc = a[4], vc = a[5],
-          out = a[6];
+    Value pos = a[1], layer = a[2], q = a[3], kc = a[4], vc = a[5], out = a[6];
     // One row of scores, reused by every task this call runs.
-    Value scores = memref::AllocaOp::create(
-        b, MemRefType::get({contextLength}, f32), ValueRange{},
-        b.getI64IntegerAttr(64));
+    Value scores =
+        memref::AllocaOp::create(b, MemRefType::get({contextLength}, f32),
+                                 ValueRange{}, b.getI64IntegerAttr(64));
     forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value id) {
       Value t = arith::DivUIOp::create(b, id, index(b, heads));
       Value h = arith::RemUIOp::create(b, id, index(b, heads));
@@ -603,8 +600,7 @@ Kernel KernelCache::attention(int64_t heads, MemRefType kCache,
       SmallVector<Value> qv;
       for (int64_t c = 0; c < keyDim; c += keyWidth)
         qv.push_back(loadF32(
-            b, q, {t, arith::AddIOp::create(b, qBase, index(b, c))},
-            keyWidth));
+            b, q, {t, arith::AddIOp::create(b, qBase, index(b, c))}, keyWidth));
 
       // s_j = scale * q . k_j for every visible key; track the maximum.
       Value scaleValue = f32Constant(b, scale);
@@ -626,24 +622,22 @@ Kernel KernelCache::attention(int64_t heads, MemRefType kCache,
       // p_j = exp(s_j - max), stored back; their sum.
       Value maxVector = splat(b, maxScore, width);
       Value fullKeys = arith::MulIOp::create(
-          b, arith::DivUIOp::create(b, keys, index(b, width)),
-          index(b, width));
+          b, arith::DivUIOp::create(b, keys, index(b, width)), index(b, width));
       auto expStep = [&](ImplicitLocOpBuilder &b, Value j, Value acc,
                          Value laneMask) {
         Value s = loadF32(b, scores, {j}, width, laneMask);
-        Value p = math::ExpOp::create(b, arith::SubFOp::create(b, s, maxVector));
+        Value p =
+            math::ExpOp::create(b, arith::SubFOp::create(b, s, maxVector));
         if (laneMask)
           p = arith::SelectOp::create(b, laneMask, p, zeroVector(b, width));
         storeF32(b, p, scores, {j}, laneMask);
         return arith::AddFOp::create(b, acc, p);
       };
-      Value sum = forAccumulate(b, index(b, 0), fullKeys, index(b, width),
-                                {zeroVector(b, width)},
-                                [&](ImplicitLocOpBuilder &b, Value j,
-                                    ValueRange carried) {
-                                  return SmallVector<Value>{
-                                      expStep(b, j, carried[0], Value())};
-                                })[0];
+      Value sum = forAccumulate(
+          b, index(b, 0), fullKeys, index(b, width), {zeroVector(b, width)},
+          [&](ImplicitLocOpBuilder &b, Value j, ValueRange carried) {
+            return SmallVector<Value>{expStep(b, j, carried[0], Value())};
+          })[0];
       sum = expStep(b, fullKeys, sum,
                     mask(b, width, arith::SubIOp::create(b, keys, fullKeys)));
       Value total = sumLanes(b, sum);
@@ -653,13 +647,12 @@ Kernel KernelCache::attention(int64_t heads, MemRefType kCache,
       acc = forAccumulate(
           b, index(b, 0), keys, index(b, 1), acc,
           [&](ImplicitLocOpBuilder &b, Value j, ValueRange carried) {
-            Value p = splat(b, memref::LoadOp::create(b, scores, j),
-                            valueWidth);
+            Value p =
+                splat(b, memref::LoadOp::create(b, scores, j), valueWidth);
             SmallVector<Value> next;
             for (int64_t c = 0; c < valueDim; c += valueWidth)
               next.push_back(vector::FMAOp::create(
-                  b, p,
-                  loadF32(b, vc, {layer, g, j, index(b, c)}, valueWidth),
+                  b, p, loadF32(b, vc, {layer, g, j, index(b, c)}, valueWidth),
                   carried[c / valueWidth]));
             return next;
           });
@@ -704,20 +697,19 @@ Kernel KernelCache::swiglu(int64_t features) {
   MemRefType rowsF32 = rowsType(context, features, Float32Type::get(context));
   std::string name = llvm::formatv("swiglu_{0}", features);
   std::string key = llvm::formatv("{0}:{1}", name, width);
-  SmallVector<Type> args = {IndexType::get(context), rowsF32, rowsF32,
-                            rowsF32};
+  SmallVector<Type> args = {IndexType::get(context), rowsF32, rowsF32, rowsF32};
   auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
                   ValueRange a) {
-    elementwiseBody(b, begin, end, a, features, width,
-                    [&](ImplicitLocOpBuilder &b, Value gate, Value up) {
-                      // silu(g) * u = g / (1 + exp(-g)) * u
-                      Value one = splat(b, f32Constant(b, 1.0), width);
-                      Value e = math::ExpOp::create(
-                          b, arith::NegFOp::create(b, gate));
-                      Value silu = arith::DivFOp::create(
-                          b, gate, arith::AddFOp::create(b, one, e));
-                      return arith::MulFOp::create(b, silu, up);
-                    });
+    elementwiseBody(
+        b, begin, end, a, features, width,
+        [&](ImplicitLocOpBuilder &b, Value gate, Value up) {
+          // silu(g) * u = g / (1 + exp(-g)) * u
+          Value one = splat(b, f32Constant(b, 1.0), width);
+          Value e = math::ExpOp::create(b, arith::NegFOp::create(b, gate));
+          Value silu =
+              arith::DivFOp::create(b, gate, arith::AddFOp::create(b, one, e));
+          return arith::MulFOp::create(b, silu, up);
+        });
   };
   return {getOrCreate(name, key, args, body), 1, 0};
 }
@@ -728,8 +720,7 @@ Kernel KernelCache::add(int64_t features) {
   MemRefType rowsF32 = rowsType(context, features, Float32Type::get(context));
   std::string name = llvm::formatv("add_{0}", features);
   std::string key = llvm::formatv("{0}:{1}", name, width);
-  SmallVector<Type> args = {IndexType::get(context), rowsF32, rowsF32,
-                            rowsF32};
+  SmallVector<Type> args = {IndexType::get(context), rowsF32, rowsF32, rowsF32};
   auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
                   ValueRange a) {
     elementwiseBody(b, begin, end, a, features, width,
@@ -753,8 +744,7 @@ Kernel KernelCache::argmax(int64_t vocab) {
     forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value t) {
       Value first = memref::LoadOp::create(b, x, {t, index(b, 0)});
       SmallVector<Value> best = forAccumulate(
-          b, index(b, 1), index(b, vocab), index(b, 1),
-          {first, index(b, 0)},
+          b, index(b, 1), index(b, vocab), index(b, 1), {first, index(b, 0)},
           [&](ImplicitLocOpBuilder &b, Value i, ValueRange carried) {
             Value v = memref::LoadOp::create(b, x, {t, i});
             // Strictly greater: the lowest index wins a tie.

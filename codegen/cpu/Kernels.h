@@ -96,9 +96,9 @@ public:
   Kernel argmax(int64_t vocab);
 
 private:
-  using BodyBuilder = llvm::function_ref<void(
-      mlir::ImplicitLocOpBuilder &, mlir::Value begin, mlir::Value end,
-      mlir::ValueRange args)>;
+  using BodyBuilder =
+      llvm::function_ref<void(mlir::ImplicitLocOpBuilder &, mlir::Value begin,
+                              mlir::Value end, mlir::ValueRange args)>;
   /// Returns the task function for `key`, building it the first time.
   mlir::func::FuncOp getOrCreate(llvm::StringRef name, llvm::StringRef key,
                                  mlir::TypeRange argTypes, BodyBuilder body);

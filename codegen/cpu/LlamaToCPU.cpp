@@ -81,9 +81,9 @@ int64_t rowBytes(RankedTensorType type) {
 MemRefType bufferType(Type type) {
   if (auto qtensor = dyn_cast<QTensorType>(type)) {
     // Quantized weights are rows of their scheme's bytes.
-    return MemRefType::get({qtensor.getRows(),
-                            qtensor.getScheme().getRowBytes(qtensor.getCols())},
-                           IntegerType::get(type.getContext(), 8));
+    return MemRefType::get(
+        {qtensor.getRows(), qtensor.getScheme().getRowBytes(qtensor.getCols())},
+        IntegerType::get(type.getContext(), 8));
   }
   auto tensor = cast<RankedTensorType>(type);
   return MemRefType::get(tensor.getShape(), tensor.getElementType());
@@ -162,7 +162,8 @@ LogicalResult ForwardLowering::checkSignature() {
   if (type.getNumInputs() != 4 || type.getNumResults() != 3)
     return fail("wrong number of arguments or results");
   auto tokens = dyn_cast<RankedTensorType>(type.getInput(0));
-  if (!tokens || tokens.getRank() != 1 || !tokens.getElementType().isInteger(32))
+  if (!tokens || tokens.getRank() != 1 ||
+      !tokens.getElementType().isInteger(32))
     return fail("tokens is not tensor<?xi32>");
   if (!type.getInput(1).isIndex())
     return fail("pos is not an index");
@@ -203,8 +204,8 @@ LogicalResult ForwardLowering::plan() {
   auto arenaValue = [&](Value value, int64_t step) {
     auto type = cast<RankedTensorType>(value.getType());
     bool perToken = type.isDynamicDim(0);
-    int64_t bytes = perToken ? rowBytes(type)
-                             : type.getDimSize(0) * rowBytes(type);
+    int64_t bytes =
+        perToken ? rowBytes(type) : type.getDimSize(0) * rowBytes(type);
     buffers_[value] = {Home::Arena, plan_.add(perToken, bytes, step)};
   };
 
@@ -228,7 +229,9 @@ LogicalResult ForwardLowering::plan() {
           return attention.emitError(
               "a cache is used again after this attention updates it; "
               "caches are updated in place and must flow linearly");
-        buffers_[out] = buffers_[in];
+        // Copy before inserting: operator[] may rehash the map.
+        Buffer cache = buffers_.lookup(in);
+        buffers_[out] = cache;
       }
       arenaValue(attention.getOutput(), step);
     } else if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
@@ -253,8 +256,8 @@ LogicalResult ForwardLowering::plan() {
       plan_.use(it->second, step);
       ropeTableOf_[rope] = it->second;
       arenaValue(rope.getResult(), step);
-    } else if (isa<EmbeddingOp, RMSNormOp, LinearOp, SwiGLUOp, AddOp,
-                   ArgmaxOp>(op)) {
+    } else if (isa<EmbeddingOp, RMSNormOp, LinearOp, SwiGLUOp, AddOp, ArgmaxOp>(
+                   op)) {
       Value result = op.getResult(0);
       if (result == returnedLogits_)
         buffers_[result] = {Home::Logits};
@@ -392,8 +395,8 @@ void ForwardLowering::emitOp(Operation *op) {
       args.push_back(bufferOf(bias));
       biasElement = cast<RankedTensorType>(bias.getType()).getElementType();
     }
-    call(kernels_.linear(cast<MemRefType>(w.getType()), biasElement),
-         rowsOf(x), args);
+    call(kernels_.linear(cast<MemRefType>(w.getType()), biasElement), rowsOf(x),
+         args);
   } else if (auto rope = dyn_cast<RopeOp>(op)) {
     Value x = bufferOf(rope.getInput());
     Value out = bufferOf(rope.getResult());
@@ -403,8 +406,7 @@ void ForwardLowering::emitOp(Operation *op) {
     if (!tableView) {
       tableView = memref::ViewOp::create(
           b_,
-          MemRefType::get({ShapedType::kDynamic, rotaryDim},
-                          b_.getF32Type()),
+          MemRefType::get({ShapedType::kDynamic, rotaryDim}, b_.getF32Type()),
           arena_,
           arith::AddIOp::create(
               b_, index(plan_.fixedBytes()),
@@ -431,10 +433,9 @@ void ForwardLowering::emitOp(Operation *op) {
          {rows, pos, layer, k, kc});
     call(kernels_.cacheWrite(cast<MemRefType>(vc.getType())), rows,
          {rows, pos, layer, v, vc});
-    call(kernels_.attention(attention.getNumHeads(),
-                            cast<MemRefType>(kc.getType()),
-                            cast<MemRefType>(vc.getType()),
-                            attention.getScaleOrDefault()),
+    call(kernels_.attention(
+             attention.getNumHeads(), cast<MemRefType>(kc.getType()),
+             cast<MemRefType>(vc.getType()), attention.getScaleOrDefault()),
          rows, {rows, pos, layer, q, kc, vc, out});
     views_[attention.getKCacheOut()] = kc;
     views_[attention.getVCacheOut()] = vc;
@@ -475,8 +476,8 @@ void ForwardLowering::emit() {
     return MemRefType::get(tensor.getShape(), tensor.getElementType());
   };
   FunctionType oldType = forward_.getFunctionType();
-  auto bytes = MemRefType::get({ShapedType::kDynamic},
-                               IntegerType::get(context, 8));
+  auto bytes =
+      MemRefType::get({ShapedType::kDynamic}, IntegerType::get(context, 8));
   SmallVector<Type> inputs = {LLVM::LLVMPointerType::get(context),
                               memrefOf(oldType.getInput(0)),
                               b_.getIndexType(),

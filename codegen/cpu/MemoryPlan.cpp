@@ -25,8 +25,8 @@ int64_t alignUp(int64_t value) {
 } // namespace
 
 int MemoryPlan::add(bool perToken, int64_t bytes, int64_t first) {
-  allocations_.push_back({perToken, alignUp(std::max<int64_t>(bytes, 1)),
-                          first, first});
+  allocations_.push_back(
+      {perToken, alignUp(std::max<int64_t>(bytes, 1)), first, first});
   return static_cast<int>(allocations_.size() - 1);
 }
 

@@ -66,9 +66,9 @@ TEST(MemoryPlan, ResidualStaysAliveAcrossTheBlock) {
 
 TEST(MemoryPlan, SizesAreAlignedAndPoolsSeparate) {
   MemoryPlan plan;
-  int odd = plan.add(true, 301 * 4, 0);   // 1204 bytes -> 1216
-  int next = plan.add(true, 4, 0);        // alive together
-  int fixed = plan.add(false, 10, 0);     // 10 bytes -> 64
+  int odd = plan.add(true, 301 * 4, 0); // 1204 bytes -> 1216
+  int next = plan.add(true, 4, 0);      // alive together
+  int fixed = plan.add(false, 10, 0);   // 10 bytes -> 64
   plan.use(odd, 1);
   plan.use(next, 1);
   plan.use(fixed, 1);

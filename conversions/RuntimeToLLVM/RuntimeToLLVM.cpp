@@ -63,9 +63,9 @@ LLVM::LLVMFuncOp getOrCreateTrampoline(OpBuilder &builder, ModuleOp module,
 
   SmallVector<Value> args = {entry->getArgument(1), entry->getArgument(2)};
   for (auto [i, field] : llvm::enumerate(context.getBody())) {
-    Value address = LLVM::GEPOp::create(
-        builder, loc, ptr, context, entry->getArgument(0),
-        ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(i)});
+    Value address =
+        LLVM::GEPOp::create(builder, loc, ptr, context, entry->getArgument(0),
+                            ArrayRef<LLVM::GEPArg>{0, static_cast<int32_t>(i)});
     Value value = LLVM::LoadOp::create(builder, loc, field, address);
     if (auto memref = dyn_cast<MemRefType>(originalTypes[i]))
       MemRefDescriptor::unpack(builder, loc, value, memref, args);
@@ -77,8 +77,7 @@ LLVM::LLVMFuncOp getOrCreateTrampoline(OpBuilder &builder, ModuleOp module,
   return trampoline;
 }
 
-struct ParallelForLowering
-    : public ConvertOpToLLVMPattern<lrt::ParallelForOp> {
+struct ParallelForLowering : public ConvertOpToLLVMPattern<lrt::ParallelForOp> {
   using ConvertOpToLLVMPattern::ConvertOpToLLVMPattern;
 
   LogicalResult
@@ -109,8 +108,7 @@ struct ParallelForLowering
         body = body->getParentOp()->getParentRegion();
       rewriter.setInsertionPointToStart(&body->front());
       Value one = LLVM::ConstantOp::create(rewriter, loc, i64, 1);
-      contextPtr =
-          LLVM::AllocaOp::create(rewriter, loc, ptr, context, one, 16);
+      contextPtr = LLVM::AllocaOp::create(rewriter, loc, ptr, context, one, 16);
     }
     for (auto [i, arg] : llvm::enumerate(adaptor.getArgs())) {
       Value address = LLVM::GEPOp::create(
@@ -128,9 +126,8 @@ struct ParallelForLowering
     if (failed(runtime))
       return failure();
     LLVM::CallOp::create(rewriter, loc, *runtime,
-                         ValueRange{adaptor.getRuntime(),
-                                    adaptor.getNumTasks(), function,
-                                    contextPtr});
+                         ValueRange{adaptor.getRuntime(), adaptor.getNumTasks(),
+                                    function, contextPtr});
     rewriter.eraseOp(op);
     return success();
   }

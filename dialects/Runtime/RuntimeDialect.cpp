@@ -49,9 +49,8 @@ ParallelForOp::verifySymbolUses(SymbolTableCollection &symbolTable) {
                        "the types of the arguments");
   for (auto [i, arg] : llvm::enumerate(getArgs()))
     if (type.getInput(i + 2) != arg.getType())
-      return emitOpError() << "argument " << i << " has type "
-                           << arg.getType() << " but the task expects "
-                           << type.getInput(i + 2);
+      return emitOpError() << "argument " << i << " has type " << arg.getType()
+                           << " but the task expects " << type.getInput(i + 2);
   return success();
 }
 

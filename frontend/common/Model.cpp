@@ -117,14 +117,13 @@ llvm::Error ModelConfig::validate() const {
                                static_cast<long long>(v));
     return llvm::Error::success();
   };
-  for (auto [value, key] :
-       {std::pair{vocabSize, "vocab_size"},
-        {hiddenSize, "hidden_size"},
-        {intermediateSize, "intermediate_size"},
-        {numLayers, "num_hidden_layers"},
-        {numHeads, "num_attention_heads"},
-        {numKVHeads, "num_key_value_heads"},
-        {headDim, "head_dim"}})
+  for (auto [value, key] : {std::pair{vocabSize, "vocab_size"},
+                            {hiddenSize, "hidden_size"},
+                            {intermediateSize, "intermediate_size"},
+                            {numLayers, "num_hidden_layers"},
+                            {numHeads, "num_attention_heads"},
+                            {numKVHeads, "num_key_value_heads"},
+                            {headDim, "head_dim"}})
     if (llvm::Error error = positive(value, key))
       return error;
   if (numHeads % numKVHeads != 0)
@@ -154,8 +153,9 @@ llvm::Error ModelConfig::validate() const {
           "high_freq_factor and original_max_position_embeddings > 0");
   }
   if (bosTokenId >= vocabSize)
-    return createStringError("bos_token_id %d is outside the vocabulary of %lld",
-                             bosTokenId, static_cast<long long>(vocabSize));
+    return createStringError(
+        "bos_token_id %d is outside the vocabulary of %lld", bosTokenId,
+        static_cast<long long>(vocabSize));
   for (int32_t eos : eosTokenIds)
     if (eos < 0 || eos >= vocabSize)
       return createStringError(
@@ -252,8 +252,8 @@ llvm::Expected<Value> ForwardBuilder::param(WeightRole role, int64_t layer,
   std::string where =
       layer >= 0 ? formatv("layer {0}'s {1}", layer, roleName(role)).str()
                  : roleName(role);
-  const TensorSource *tensor = name.empty() ? nullptr
-                                            : model_.weights.find(name);
+  const TensorSource *tensor =
+      name.empty() ? nullptr : model_.weights.find(name);
   if (!tensor)
     return createStringError("%s: the model has no tensor '%s' (the %s)",
                              model_.path.c_str(), name.c_str(), where.c_str());
@@ -278,9 +278,10 @@ llvm::Expected<Value> ForwardBuilder::param(WeightRole role, int64_t layer,
                                "rows of %lld values are not whole blocks",
                                tensor->file.c_str(), name.c_str(),
                                static_cast<long long>(shape[1]));
-    llama::QuantKind kind = tensor->dtype == DType::Q8_0   ? llama::QuantKind::Q8_0
-                            : tensor->dtype == DType::Q4_0 ? llama::QuantKind::Q4_0
-                                                           : llama::QuantKind::Q4_1;
+    llama::QuantKind kind =
+        tensor->dtype == DType::Q8_0   ? llama::QuantKind::Q8_0
+        : tensor->dtype == DType::Q4_0 ? llama::QuantKind::Q4_0
+                                       : llama::QuantKind::Q4_1;
     type = llama::QTensorType::get(
         &context_, shape, llama::QuantSchemeAttr::getGGML(&context_, kind));
   } else {
@@ -345,9 +346,9 @@ llvm::Expected<OwningOpRef<ModuleOp>> ForwardBuilder::build() {
         APFloat(s.factor), APFloat(s.lowFreqFactor), APFloat(s.highFreqFactor),
         s.originalMaxPosition);
   }
-  IntegerAttr rotaryDim =
-      c.rotaryDim && c.rotaryDim != headDim ? b_.getI64IntegerAttr(c.rotaryDim)
-                                            : IntegerAttr();
+  IntegerAttr rotaryDim = c.rotaryDim && c.rotaryDim != headDim
+                              ? b_.getI64IntegerAttr(c.rotaryDim)
+                              : IntegerAttr();
   auto rope = [&](Value x) {
     return llama::RopeOp::create(
         b_, x.getType(), x, pos, b_.getI64IntegerAttr(headDim), rotaryDim,
@@ -369,8 +370,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> ForwardBuilder::build() {
   auto embeddingTable = param(WeightRole::TokenEmbedding, -1, {vocab, hidden});
   if (!embeddingTable)
     return embeddingTable.takeError();
-  Value h = llama::EmbeddingOp::create(b_, rows(hidden), *embeddingTable,
-                                       tokens);
+  Value h =
+      llama::EmbeddingOp::create(b_, rows(hidden), *embeddingTable, tokens);
 
   for (int64_t layer = 0; layer < c.numLayers; ++layer) {
     b_.setLoc(NameLoc::get(b_.getStringAttr(formatv("layer {0}", layer))));
@@ -378,8 +379,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> ForwardBuilder::build() {
     auto wq = param(WeightRole::Query, layer, {heads * headDim, hidden});
     auto wk = param(WeightRole::Key, layer, {kvHeads * headDim, hidden});
     auto wv = param(WeightRole::Value, layer, {kvHeads * headDim, hidden});
-    auto wo = param(WeightRole::AttentionOutput, layer,
-                    {hidden, heads * headDim});
+    auto wo =
+        param(WeightRole::AttentionOutput, layer, {hidden, heads * headDim});
     auto bq = optionalBias(c.attentionBias, WeightRole::QueryBias, layer,
                            heads * headDim);
     auto bk = optionalBias(c.attentionBias, WeightRole::KeyBias, layer,
@@ -397,9 +398,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> ForwardBuilder::build() {
     auto wg = param(WeightRole::Gate, layer, {ffn, hidden});
     auto wu = param(WeightRole::Up, layer, {ffn, hidden});
     auto wd = param(WeightRole::Down, layer, {hidden, ffn});
-    for (llvm::Expected<Value> *p :
-         {&attnNorm, &wq, &wk, &wv, &wo, &bq, &bk, &bv, &bo, &ffnNorm, &wg,
-          &wu, &wd})
+    for (llvm::Expected<Value> *p : {&attnNorm, &wq, &wk, &wv, &wo, &bq, &bk,
+                                     &bv, &bo, &ffnNorm, &wg, &wu, &wd})
       if (!*p)
         return p->takeError();
 
@@ -413,8 +413,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> ForwardBuilder::build() {
         b_.getI64IntegerAttr(kvHeads), FloatAttr());
     kCache = attention.getKCacheOut();
     vCache = attention.getVCacheOut();
-    h = llama::AddOp::create(
-        b_, h, linear(attention.getOutput(), *wo, *bo, hidden));
+    h = llama::AddOp::create(b_, h,
+                             linear(attention.getOutput(), *wo, *bo, hidden));
 
     Value y = norm(h, *ffnNorm);
     Value gate = linear(y, *wg, Value(), ffn);

@@ -35,7 +35,9 @@ using llvm::createStringError;
 
 namespace {
 
-uint16_t readU16(const uint8_t *p) { return llvm::support::endian::read16le(p); }
+uint16_t readU16(const uint8_t *p) {
+  return llvm::support::endian::read16le(p);
+}
 
 void writeU16(std::vector<uint8_t> &out, uint16_t v) {
   out.push_back(static_cast<uint8_t>(v & 0xff));
@@ -68,10 +70,10 @@ void encodeQ4_0(const float *x, int64_t cols, std::vector<uint8_t> &out) {
     float id = d != 0 ? 1.0f / d : 0.0f;
     writeU16(out, floatToHalf(d));
     for (int i = 0; i < 16; ++i) {
-      int lo = std::min(15, static_cast<int>(static_cast<int8_t>(
-                                x[b + i] * id + 8.5f)));
-      int hi = std::min(15, static_cast<int>(static_cast<int8_t>(
-                                x[b + 16 + i] * id + 8.5f)));
+      int lo = std::min(
+          15, static_cast<int>(static_cast<int8_t>(x[b + i] * id + 8.5f)));
+      int hi = std::min(
+          15, static_cast<int>(static_cast<int8_t>(x[b + 16 + i] * id + 8.5f)));
       out.push_back(static_cast<uint8_t>(lo | (hi << 4)));
     }
   }
@@ -258,7 +260,8 @@ llvm::Expected<uint64_t> llamac::writeWeightsBlob(ModuleOp module,
 
   out.write(reinterpret_cast<const char *>(&header), sizeof header);
   out << info.tokenizer;
-  out.write_zeros(header.weights_offset - sizeof header - info.tokenizer.size());
+  out.write_zeros(header.weights_offset - sizeof header -
+                  info.tokenizer.size());
 
   uint64_t cursor = 0;
   std::vector<uint8_t> chunk;
@@ -267,7 +270,8 @@ llvm::Expected<uint64_t> llamac::writeWeightsBlob(ModuleOp module,
     const TensorSource *source = model.weights.find(param.getName());
     if (!source)
       return createStringError("%s: the model has no tensor '%s'",
-                               model.path.c_str(), param.getName().str().c_str());
+                               model.path.c_str(),
+                               param.getName().str().c_str());
     out.write_zeros(entry.offset - cursor);
     cursor = entry.offset;
 

@@ -71,8 +71,8 @@ public:
       return fallback;
     std::optional<double> number = value->getAsNumber();
     if (!number || !std::isfinite(*number))
-      return createStringError("%s: '%s' must be a number",
-                               file_.str().c_str(), key.str().c_str());
+      return createStringError("%s: '%s' must be a number", file_.str().c_str(),
+                               key.str().c_str());
     return *number;
   }
   llvm::Expected<bool> boolean(StringRef key, bool fallback) const {
@@ -155,10 +155,9 @@ llvm::Expected<DType> parseDType(StringRef name) {
 
 int64_t elementBytes(StringRef dtype) {
   static const llvm::StringMap<int64_t> sizes = {
-      {"F64", 8}, {"F32", 4},  {"F16", 2},     {"BF16", 2},
-      {"I64", 8}, {"I32", 4},  {"I16", 2},     {"I8", 1},
-      {"U64", 8}, {"U32", 4},  {"U16", 2},     {"U8", 1},
-      {"BOOL", 1}, {"F8_E4M3", 1}, {"F8_E5M2", 1}};
+      {"F64", 8}, {"F32", 4}, {"F16", 2},  {"BF16", 2},    {"I64", 8},
+      {"I32", 4}, {"I16", 2}, {"I8", 1},   {"U64", 8},     {"U32", 4},
+      {"U16", 2}, {"U8", 1},  {"BOOL", 1}, {"F8_E4M3", 1}, {"F8_E5M2", 1}};
   auto it = sizes.find(dtype);
   return it == sizes.end() ? 0 : it->second;
 }
@@ -178,8 +177,7 @@ llvm::Expected<ModelConfig> llamac::parseLlamaConfig(StringRef text,
                              llvm::toString(root.takeError()).c_str());
   const json::Object *object = root->getAsObject();
   if (!object)
-    return createStringError("%s: expected a JSON object",
-                             file.str().c_str());
+    return createStringError("%s: expected a JSON object", file.str().c_str());
   ConfigReader reader(*object, file);
 
   // Architecture: Llama, and checkpoints that are Llama under another name.
@@ -239,11 +237,11 @@ llvm::Expected<ModelConfig> llamac::parseLlamaConfig(StringRef text,
     if (!*v)
       return v->takeError();
   if (!object->get("head_dim") && config.hiddenSize % config.numHeads != 0)
-    return createStringError("%s: hidden_size %lld is not a multiple of "
-                             "num_attention_heads %lld and no head_dim is given",
-                             file.str().c_str(),
-                             static_cast<long long>(config.hiddenSize),
-                             static_cast<long long>(config.numHeads));
+    return createStringError(
+        "%s: hidden_size %lld is not a multiple of "
+        "num_attention_heads %lld and no head_dim is given",
+        file.str().c_str(), static_cast<long long>(config.hiddenSize),
+        static_cast<long long>(config.numHeads));
   config.numKVHeads = *kvHeads;
   config.headDim = *headDim;
   config.maxPositions = *positions;
@@ -279,8 +277,7 @@ llvm::Expected<ModelConfig> llamac::parseLlamaConfig(StringRef text,
     if (llvm::Error error = parseRopeScaling(reader, *scaling, false, config))
       return std::move(error);
   if (const json::Object *parameters = object->getObject("rope_parameters"))
-    if (llvm::Error error =
-            parseRopeScaling(reader, *parameters, true, config))
+    if (llvm::Error error = parseRopeScaling(reader, *parameters, true, config))
       return std::move(error);
 
   if (llvm::Error error = config.validate())
@@ -302,8 +299,7 @@ llvm::Error llamac::readSafetensors(WeightStore &store, StringRef path) {
     return fail(llvm::formatv("truncated: {0} bytes, too short for a "
                               "safetensors header",
                               file.size()));
-  uint64_t headerBytes =
-      llvm::support::endian::read64le(file.data());
+  uint64_t headerBytes = llvm::support::endian::read64le(file.data());
   if (headerBytes > kMaxHeaderBytes || headerBytes > file.size() - 8)
     return fail(llvm::formatv("header length {0} exceeds the file's {1} bytes",
                               headerBytes, file.size()));
@@ -319,7 +315,19 @@ llvm::Error llamac::readSafetensors(WeightStore &store, StringRef path) {
   if (!object)
     return fail("the header is not a JSON object");
 
+  // JSON objects do not keep their order; register tensors in file order.
+  std::vector<std::pair<int64_t, StringRef>> entries;
   for (const auto &[key, value] : *object) {
+    int64_t begin = 0;
+    if (const json::Object *entry = value.getAsObject())
+      if (const json::Array *offsets = entry->getArray("data_offsets"))
+        if (!offsets->empty())
+          begin = (*offsets)[0].getAsInteger().value_or(0);
+    entries.push_back({begin, StringRef(key)});
+  }
+  llvm::sort(entries);
+  for (const auto &[unused, key] : entries) {
+    const json::Value &value = *object->get(key);
     StringRef tensorName = key;
     if (tensorName == "__metadata__")
       continue;
@@ -343,9 +351,8 @@ llvm::Error llamac::readSafetensors(WeightStore &store, StringRef path) {
         return fail("tensor '" + tensorName + "' has an invalid shape");
       tensor.shape.push_back(*size);
       bool overflow = false;
-      elements = llvm::SaturatingMultiply(elements,
-                                          static_cast<uint64_t>(*size),
-                                          &overflow);
+      elements = llvm::SaturatingMultiply(
+          elements, static_cast<uint64_t>(*size), &overflow);
       if (overflow || elements > (1ull << 48))
         return fail("tensor '" + tensorName + "' has an impossible size");
     }
@@ -409,7 +416,8 @@ llamac::loadHuggingFace(StringRef dir) {
       return createStringError("%s: invalid JSON: %s", index.c_str(),
                                llvm::toString(root.takeError()).c_str());
     const json::Object *object = root->getAsObject();
-    const json::Object *map = object ? object->getObject("weight_map") : nullptr;
+    const json::Object *map =
+        object ? object->getObject("weight_map") : nullptr;
     if (!map)
       return createStringError("%s: no 'weight_map' object", index.c_str());
     std::vector<std::string> shards;

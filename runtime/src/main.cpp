@@ -108,9 +108,8 @@ bool parse_token_list(const char *text, std::vector<int32_t> *out) {
   size_t start = 0;
   while (start <= list.size()) {
     size_t comma = list.find(',', start);
-    std::string item = list.substr(start, comma == std::string::npos
-                                              ? std::string::npos
-                                              : comma - start);
+    std::string item = list.substr(
+        start, comma == std::string::npos ? std::string::npos : comma - start);
     long id;
     if (!parse_int(item.c_str(), 0, INT32_MAX, &id))
       return false;
@@ -225,8 +224,7 @@ int parse_args(int argc, char **argv, Options *out) {
 }
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() -
-                                       start)
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
       .count();
 }
 
@@ -273,10 +271,10 @@ int main(int argc, char **argv) {
   sampler_options.top_k = opt.top_k;
   sampler_options.top_p = opt.top_p;
   sampler_options.seed =
-      opt.has_seed ? opt.seed
-                   : static_cast<uint64_t>(
-                         std::chrono::steady_clock::now().time_since_epoch()
-                             .count());
+      opt.has_seed
+          ? opt.seed
+          : static_cast<uint64_t>(
+                std::chrono::steady_clock::now().time_since_epoch().count());
   int32_t vocab = llamac_vocab_size(model.get());
   std::unique_ptr<llamac_sampler, void (*)(llamac_sampler *)> sampler(
       llamac_sampler_create(&sampler_options, vocab), llamac_sampler_destroy);
@@ -289,8 +287,8 @@ int main(int argc, char **argv) {
   if (!opt.dump_logits.empty()) {
     dump = fopen(opt.dump_logits.c_str(), "wb");
     if (!dump) {
-      fprintf(stderr, "error: cannot write '%s': %s\n",
-              opt.dump_logits.c_str(), strerror(errno));
+      fprintf(stderr, "error: cannot write '%s': %s\n", opt.dump_logits.c_str(),
+              strerror(errno));
       return 1;
     }
   }

@@ -118,8 +118,11 @@ namespace {
 int64_t info(int index) { return llamac_model_info[index]; }
 
 /// Opens the blob: an external file, or the payload appended to the
-/// executable. Returns an error message or "".
-std::string open_blob(const char *weights_path, Mapping *out_blob) {
+/// executable (or, failing that, <executable>.weights). Sets *out_name to
+/// what was opened, for messages. Returns an error message or "".
+std::string open_blob(const char *weights_path, Mapping *out_blob,
+                      std::string *out_name) {
+  *out_name = weights_path ? weights_path : "the embedded weights";
   const char *path = weights_path ? weights_path : "/proc/self/exe";
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0)
@@ -139,8 +142,18 @@ std::string open_blob(const char *weights_path, Mapping *out_blob) {
             static_cast<ssize_t>(sizeof trailer) ||
         memcmp(trailer.magic, LLAMAC_PAYLOAD_MAGIC, 16) != 0) {
       close(fd);
-      return "this executable has no embedded weights (it was compiled with "
-             "--weights external): pass --weights FILE";
+      // Compiled with --weights external: the weights sit beside the
+      // executable as <executable>.weights.
+      char self[4096];
+      ssize_t n = readlink("/proc/self/exe", self, sizeof self - 9);
+      if (n <= 0)
+        return "this executable has no embedded weights: pass --weights FILE";
+      memcpy(self + n, ".weights", 9);
+      if (access(self, R_OK) != 0)
+        return format("this executable has no embedded weights and '%s' "
+                      "does not exist: pass --weights FILE",
+                      self);
+      return open_blob(self, out_blob, out_name);
     }
     if (trailer.blob_offset > file_size ||
         trailer.blob_bytes > file_size - trailer.blob_offset) {
@@ -174,18 +187,18 @@ std::string check_blob(const Mapping &blob, const char *name) {
       h->total_bytes != blob.size || h->weights_offset > blob.size ||
       h->weights_bytes > blob.size - h->weights_offset ||
       h->tokenizer_offset > blob.size ||
-      h->tokenizer_bytes > blob.size - h->tokenizer_offset ||
-      h->n_eos < 0 || h->n_eos > LLAMAC_BLOB_MAX_EOS)
+      h->tokenizer_bytes > blob.size - h->tokenizer_offset || h->n_eos < 0 ||
+      h->n_eos > LLAMAC_BLOB_MAX_EOS)
     return format("'%s' is malformed or truncated (header sizes do not fit "
                   "its %llu bytes)",
                   name, static_cast<unsigned long long>(blob.size));
   if (h->fingerprint != static_cast<uint64_t>(info(LLAMAC_INFO_FINGERPRINT)))
-    return format("'%s' holds the weights of a different model than this "
-                  "code was compiled for (fingerprint %016llx, expected "
-                  "%016llx)",
-                  name, static_cast<unsigned long long>(h->fingerprint),
-                  static_cast<unsigned long long>(
-                      info(LLAMAC_INFO_FINGERPRINT)));
+    return format(
+        "'%s' holds the weights of a different model than this "
+        "code was compiled for (fingerprint %016llx, expected "
+        "%016llx)",
+        name, static_cast<unsigned long long>(h->fingerprint),
+        static_cast<unsigned long long>(info(LLAMAC_INFO_FINGERPRINT)));
   if (h->weights_bytes <
           static_cast<uint64_t>(info(LLAMAC_INFO_WEIGHTS_BYTES)) ||
       h->vocab_size != info(LLAMAC_INFO_VOCAB))
@@ -230,26 +243,25 @@ llamac_model *llamac_open(const char *weights_path,
   std::unique_ptr<llamac_model> model(new (std::nothrow) llamac_model());
   if (!model)
     return fail("out of memory");
-  std::string error = open_blob(weights_path, &model->blob);
+  std::string name;
+  std::string error = open_blob(weights_path, &model->blob, &name);
   if (error.empty())
-    error = check_blob(model->blob,
-                       weights_path ? weights_path : "embedded weights");
+    error = check_blob(model->blob, name.c_str());
   if (!error.empty())
     return fail(error);
   model->header =
       reinterpret_cast<const llamac_blob_header *>(model->blob.data);
   model->weights = model->blob.data + model->header->weights_offset;
 
-  model->n_ctx = options->n_ctx ? options->n_ctx
-                                : static_cast<int32_t>(compiled_ctx);
+  model->n_ctx =
+      options->n_ctx ? options->n_ctx : static_cast<int32_t>(compiled_ctx);
   model->max_chunk = info(LLAMAC_INFO_MAX_CHUNK);
-  size_t cache_elements =
-      static_cast<size_t>(info(LLAMAC_INFO_LAYERS)) *
-      info(LLAMAC_INFO_KV_HEADS) * compiled_ctx;
+  size_t cache_elements = static_cast<size_t>(info(LLAMAC_INFO_LAYERS)) *
+                          info(LLAMAC_INFO_KV_HEADS) * compiled_ctx;
   size_t element = static_cast<size_t>(info(LLAMAC_INFO_CACHE_ELEMENT_BYTES));
-  size_t arena = static_cast<size_t>(info(LLAMAC_INFO_ARENA_STATIC)) +
-                 static_cast<size_t>(model->max_chunk) *
-                     info(LLAMAC_INFO_ARENA_PER_TOKEN);
+  size_t arena =
+      static_cast<size_t>(info(LLAMAC_INFO_ARENA_STATIC)) +
+      static_cast<size_t>(model->max_chunk) * info(LLAMAC_INFO_ARENA_PER_TOKEN);
   if (!model->k_cache.allocate(cache_elements * info(LLAMAC_INFO_K_HEAD_DIM) *
                                element) ||
       !model->v_cache.allocate(cache_elements * info(LLAMAC_INFO_V_HEAD_DIM) *
@@ -264,8 +276,8 @@ llamac_model *llamac_open(const char *weights_path,
   return model.release();
 }
 
-int llamac_forward(llamac_model *model, const int32_t *tokens,
-                   int32_t n_tokens, int32_t pos, float *logits) {
+int llamac_forward(llamac_model *model, const int32_t *tokens, int32_t n_tokens,
+                   int32_t pos, float *logits) {
   model->error.clear();
   if (!tokens || !logits || n_tokens < 1 || pos < 0) {
     model->error = "llamac_forward: needs tokens, logits, n_tokens >= 1 and "
@@ -308,8 +320,11 @@ int llamac_forward(llamac_model *model, const int32_t *tokens,
   llamac_memref2d logits_d = {logits, logits, 0, {1, vocab}, {vocab, 1}};
   void *weights = const_cast<uint8_t *>(model->weights);
   llamac_memref1d weights_d = {
-      weights, weights, 0,
-      {static_cast<int64_t>(model->header->weights_bytes)}, {1}};
+      weights,
+      weights,
+      0,
+      {static_cast<int64_t>(model->header->weights_bytes)},
+      {1}};
 
   for (int32_t done = 0; done < n_tokens;) {
     int32_t chunk = static_cast<int32_t>(
@@ -318,8 +333,8 @@ int llamac_forward(llamac_model *model, const int32_t *tokens,
     llamac_memref1d tokens_d = {chunk_tokens, chunk_tokens, 0, {chunk}, {1}};
     int64_t arena_bytes = info(LLAMAC_INFO_ARENA_STATIC) +
                           chunk * info(LLAMAC_INFO_ARENA_PER_TOKEN);
-    llamac_memref1d arena_d = {model->arena.data, model->arena.data, 0,
-                               {arena_bytes}, {1}};
+    llamac_memref1d arena_d = {
+        model->arena.data, model->arena.data, 0, {arena_bytes}, {1}};
     _mlir_ciface_llamac_forward(model->pool.get(), &tokens_d, pos + done,
                                 &k_cache, &v_cache, &logits_d, &weights_d,
                                 &arena_d);

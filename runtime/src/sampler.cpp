@@ -73,7 +73,8 @@ llamac_sampler *llamac_sampler_create(const llamac_sampler_options *options,
   sampler->options = *options;
   sampler->vocab_size = vocab_size;
   // xorshift needs a non-zero state; mix the seed so nearby seeds differ.
-  uint64_t state = options->seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
+  uint64_t state =
+      options->seed * 0x9E3779B97F4A7C15ULL + 0x632BE59BD9B4E019ULL;
   sampler->rng_state = state ? state : 1;
   return sampler;
 }
@@ -118,7 +119,8 @@ int32_t llamac_sampler_sample(llamac_sampler *sampler, const float *logits) {
     return probability[a] > probability[b] ||
            (probability[a] == probability[b] && a < b);
   };
-  size_t keep = cut_k ? std::min<size_t>(opt.top_k, order.size()) : order.size();
+  size_t keep =
+      cut_k ? std::min<size_t>(opt.top_k, order.size()) : order.size();
   std::partial_sort(order.begin(), order.begin() + keep, order.end(), better);
   order.resize(keep);
 

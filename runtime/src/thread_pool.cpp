@@ -13,6 +13,7 @@
 
 #include <climits>
 #include <linux/futex.h>
+#include <sched.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -43,7 +44,8 @@ void futex_wake_all(std::atomic<uint32_t> *word) {
 
 } // namespace
 
-ThreadPool::ThreadPool(int n_threads) : n_threads_(n_threads < 1 ? 1 : n_threads) {
+ThreadPool::ThreadPool(int n_threads)
+    : n_threads_(n_threads < 1 ? 1 : n_threads) {
   workers_.reserve(n_threads_ - 1);
   for (int i = 1; i < n_threads_; ++i)
     workers_.emplace_back([this, i] { worker_main(i); });
@@ -82,12 +84,20 @@ void ThreadPool::parallel_for(int64_t n_tasks, llamac_rt_task_fn task,
     futex_wake_all(&generation_);
 
   run_share(0, job_);
-  while (pending_.load(std::memory_order_acquire) != 0)
-    cpu_relax();
+  // Spin for the workers; if they are slow (descheduled, or sharing this
+  // core), yield so that they can run.
+  for (int spin = 0; pending_.load(std::memory_order_acquire) != 0; ++spin) {
+    if (spin < kSpinIterations)
+      cpu_relax();
+    else
+      sched_yield();
+  }
 }
 
 void ThreadPool::worker_main(int index) {
-  uint32_t seen = generation_.load(std::memory_order_acquire);
+  // Jobs are counted from the pool's creation, not from when this thread
+  // started running: a job published before it ran is still its to do.
+  uint32_t seen = 0;
   for (;;) {
     uint32_t current = seen;
     for (int spin = 0; spin < kSpinIterations; ++spin) {

@@ -82,19 +82,17 @@ llvm::Error llamac::linkExecutable(const Target &target, llvm::StringRef object,
 
   std::vector<llvm::StringRef> argRefs(args.begin(), args.end());
   std::string message;
-  int status =
-      llvm::sys::ExecuteAndWait(*driver, argRefs, std::nullopt, {}, 0, 0,
-                                &message);
+  int status = llvm::sys::ExecuteAndWait(*driver, argRefs, std::nullopt, {}, 0,
+                                         0, &message);
   if (status != 0) {
     std::string command;
     for (const std::string &arg : args)
       command += arg + " ";
-    return createStringError("linking '%s' failed (%s%s): %s",
-                             output.str().c_str(),
-                             status < 0 ? "" : "exit status ",
-                             status < 0 ? message.c_str()
-                                        : std::to_string(status).c_str(),
-                             command.c_str());
+    return createStringError(
+        "linking '%s' failed (%s%s): %s", output.str().c_str(),
+        status < 0 ? "" : "exit status ",
+        status < 0 ? message.c_str() : std::to_string(status).c_str(),
+        command.c_str());
   }
   return llvm::Error::success();
 }
@@ -110,10 +108,9 @@ llvm::Error llamac::appendPayload(
   llvm::raw_fd_ostream out(executable, error, llvm::sys::fs::OF_Append);
   if (error)
     return createStringError(error, "cannot append to '%s': %s",
-                             executable.str().c_str(),
-                             error.message().c_str());
-  uint64_t offset = (size + LLAMAC_BLOB_ALIGN - 1) / LLAMAC_BLOB_ALIGN *
-                    LLAMAC_BLOB_ALIGN;
+                             executable.str().c_str(), error.message().c_str());
+  uint64_t offset =
+      (size + LLAMAC_BLOB_ALIGN - 1) / LLAMAC_BLOB_ALIGN * LLAMAC_BLOB_ALIGN;
   out.write_zeros(offset - size);
   llvm::Expected<uint64_t> bytes = write(out);
   if (!bytes)

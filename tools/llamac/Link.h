@@ -28,8 +28,7 @@ llvm::Expected<std::string> runtimeDirectory(const char *argv0);
 
 /// Links `object` with the target's runtime into the executable `output`.
 llvm::Error linkExecutable(const Target &target, llvm::StringRef object,
-                           llvm::StringRef runtimeDir,
-                           llvm::StringRef output);
+                           llvm::StringRef runtimeDir, llvm::StringRef output);
 
 /// Appends a weights blob to `executable`: page-aligned, written by `write`
 /// (which returns the blob's size), followed by the payload trailer.

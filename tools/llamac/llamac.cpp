@@ -79,12 +79,9 @@ cl::SubCommand targetsCommand("targets", "List the code generation targets");
 cl::OptionCategory compileCategory("Compile options");
 
 cl::opt<std::string> compileModel(cl::Positional, cl::Required,
-                                  cl::desc("<model>"),
-                                  cl::sub(compileCommand));
-cl::opt<std::string> outputPath("o", cl::Required,
-                                cl::desc("Output file"),
-                                cl::value_desc("file"),
-                                cl::sub(compileCommand),
+                                  cl::desc("<model>"), cl::sub(compileCommand));
+cl::opt<std::string> outputPath("o", cl::Required, cl::desc("Output file"),
+                                cl::value_desc("file"), cl::sub(compileCommand),
                                 cl::cat(compileCategory));
 cl::opt<std::string> targetName("target", cl::init("cpu"),
                                 cl::desc("Code generation target (see "
@@ -95,19 +92,19 @@ cl::opt<std::string> targetName("target", cl::init("cpu"),
 enum class Emit { Llama, Kernels, LLVMMLIR, LLVM, Asm, Obj, Lib, Exe };
 cl::opt<Emit> emit(
     "emit", cl::init(Emit::Exe), cl::desc("What to produce"),
-    cl::values(
-        clEnumValN(Emit::Llama, "llama", "the llama dialect module"),
-        clEnumValN(Emit::Llama, "mlir", "same as llama"),
-        clEnumValN(Emit::Kernels, "kernels",
-                   "the target's kernels (memref/vector/scf/lrt)"),
-        clEnumValN(Emit::LLVMMLIR, "llvm-mlir", "the LLVM dialect module"),
-        clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
-        clEnumValN(Emit::Asm, "asm", "assembly"),
-        clEnumValN(Emit::Obj, "obj", "an object file"),
-        clEnumValN(Emit::Lib, "lib",
-                   "a static library, its C header (OUT.h) and weights "
-                   "(OUT.weights)"),
-        clEnumValN(Emit::Exe, "exe", "an executable (the default)")),
+    cl::values(clEnumValN(Emit::Llama, "llama", "the llama dialect module"),
+               clEnumValN(Emit::Llama, "mlir", "same as llama"),
+               clEnumValN(Emit::Kernels, "kernels",
+                          "the target's kernels (memref/vector/scf/lrt)"),
+               clEnumValN(Emit::LLVMMLIR, "llvm-mlir",
+                          "the LLVM dialect module"),
+               clEnumValN(Emit::LLVM, "llvm", "optimized LLVM IR"),
+               clEnumValN(Emit::Asm, "asm", "assembly"),
+               clEnumValN(Emit::Obj, "obj", "an object file"),
+               clEnumValN(Emit::Lib, "lib",
+                          "a static library, its C header (OUT.h) and weights "
+                          "(OUT.weights)"),
+               clEnumValN(Emit::Exe, "exe", "an executable (the default)")),
     cl::sub(compileCommand), cl::cat(compileCategory));
 
 cl::opt<int64_t> maxContext(
@@ -116,14 +113,14 @@ cl::opt<int64_t> maxContext(
     cl::sub(compileCommand), cl::cat(compileCategory));
 
 enum class WeightsMode { Embedded, External };
-cl::opt<WeightsMode> weightsMode(
-    "weights", cl::init(WeightsMode::Embedded),
-    cl::desc("Where an executable's weights go"),
-    cl::values(clEnumValN(WeightsMode::Embedded, "embedded",
-                          "inside the executable (the default)"),
-               clEnumValN(WeightsMode::External, "external",
-                          "in OUT.weights beside it")),
-    cl::sub(compileCommand), cl::cat(compileCategory));
+cl::opt<WeightsMode>
+    weightsMode("weights", cl::init(WeightsMode::Embedded),
+                cl::desc("Where an executable's weights go"),
+                cl::values(clEnumValN(WeightsMode::Embedded, "embedded",
+                                      "inside the executable (the default)"),
+                           clEnumValN(WeightsMode::External, "external",
+                                      "in OUT.weights beside it")),
+                cl::sub(compileCommand), cl::cat(compileCategory));
 
 cl::opt<std::string> quantize(
     "quantize", cl::init("none"),
@@ -141,8 +138,7 @@ cl::opt<bool> quiet("quiet", cl::desc("Do not print progress"),
                     cl::sub(compileCommand), cl::cat(compileCategory));
 
 cl::opt<std::string> inspectModel(cl::Positional, cl::Required,
-                                  cl::desc("<model>"),
-                                  cl::sub(inspectCommand));
+                                  cl::desc("<model>"), cl::sub(inspectCommand));
 
 //===----------------------------------------------------------------------===//
 // Helpers
@@ -173,10 +169,10 @@ private:
 };
 
 void registerDialects(DialectRegistry &registry) {
-  registry.insert<llama::LlamaDialect, lrt::RuntimeDialect,
-                  arith::ArithDialect, func::FuncDialect, LLVM::LLVMDialect,
-                  math::MathDialect, memref::MemRefDialect, scf::SCFDialect,
-                  tensor::TensorDialect, vector::VectorDialect>();
+  registry.insert<llama::LlamaDialect, lrt::RuntimeDialect, arith::ArithDialect,
+                  func::FuncDialect, LLVM::LLVMDialect, math::MathDialect,
+                  memref::MemRefDialect, scf::SCFDialect, tensor::TensorDialect,
+                  vector::VectorDialect>();
   registerAllExtensions(registry);
 }
 
@@ -208,8 +204,8 @@ LogicalResult writeModule(ModuleOp module, llvm::StringRef path) {
 
 /// Adds `const int64_t llamac_model_info[]` (runtime/include/llamac/rt.h).
 void addModelInfo(llvm::Module &module, llvm::ArrayRef<int64_t> values) {
-  auto *type = llvm::ArrayType::get(
-      llvm::Type::getInt64Ty(module.getContext()), values.size());
+  auto *type = llvm::ArrayType::get(llvm::Type::getInt64Ty(module.getContext()),
+                                    values.size());
   llvm::SmallVector<uint64_t> data(values.begin(), values.end());
   auto *init = llvm::ConstantDataArray::get(module.getContext(), data);
   new llvm::GlobalVariable(module, type, /*isConstant=*/true,
@@ -314,11 +310,13 @@ int compile(const char *argv0) {
   if (emit == Emit::Kernels)
     return failed(writeModule(*module, outputPath)) ? 1 : 0;
   int64_t arenaFixed =
-      (*module)->getAttrOfType<IntegerAttr>("llamac.arena_fixed_bytes").getInt();
-  int64_t arenaPerToken = (*module)
-                              ->getAttrOfType<IntegerAttr>(
-                                  "llamac.arena_per_token_bytes")
-                              .getInt();
+      (*module)
+          ->getAttrOfType<IntegerAttr>("llamac.arena_fixed_bytes")
+          .getInt();
+  int64_t arenaPerToken =
+      (*module)
+          ->getAttrOfType<IntegerAttr>("llamac.arena_per_token_bytes")
+          .getInt();
 
   PassManager llvmPasses(&context);
   target->buildLLVMPipeline(llvmPasses);
@@ -333,9 +331,9 @@ int compile(const char *argv0) {
   if (!machine)
     return fail(machine.takeError());
   llvm::LLVMContext llvmContext;
-  auto llvmModule = translateToLLVMIR(
-      *module, llvmContext, **machine,
-      {"_mlir_ciface_llamac_forward", "llamac_model_info"});
+  auto llvmModule =
+      translateToLLVMIR(*module, llvmContext, **machine,
+                        {"_mlir_ciface_llamac_forward", "llamac_model_info"});
   if (!llvmModule)
     return fail(llvmModule.takeError());
   int64_t info[LLAMAC_INFO_COUNT] = {};
@@ -386,8 +384,8 @@ int compile(const char *argv0) {
   llvm::SmallString<128> objectPath;
   if (std::error_code error =
           llvm::sys::fs::createTemporaryFile("llamac-model", "o", objectPath))
-    return fail(llvm::formatv("cannot create a temporary file: {0}",
-                              error.message()));
+    return fail(
+        llvm::formatv("cannot create a temporary file: {0}", error.message()));
   llvm::FileRemover removeObject(objectPath);
   {
     std::error_code error;
@@ -395,9 +393,8 @@ int compile(const char *argv0) {
     if (error)
       return fail(llvm::formatv("cannot write '{0}': {1}", objectPath,
                                 error.message()));
-    if (llvm::Error e =
-            emitMachineCode(**llvmModule, **machine,
-                            llvm::CodeGenFileType::ObjectFile, object))
+    if (llvm::Error e = emitMachineCode(
+            **llvmModule, **machine, llvm::CodeGenFileType::ObjectFile, object))
       return fail(std::move(e));
   }
   progress.done("generated machine code");
@@ -503,10 +500,9 @@ int inspect() {
   if (c.ropeScaling)
     os << "rope_scaling:       "
        << (c.ropeScaling->kind == RopeScaling::Kind::Llama3 ? "llama3"
-                                                             : "linear")
+                                                            : "linear")
        << ", factor " << c.ropeScaling->factor << "\n";
-  os << "tied embeddings:    " << (c.tieWordEmbeddings ? "yes" : "no")
-     << "\n";
+  os << "tied embeddings:    " << (c.tieWordEmbeddings ? "yes" : "no") << "\n";
   os << "bos / eos:          " << c.bosTokenId << " / ";
   for (size_t i = 0; i < c.eosTokenIds.size(); ++i)
     os << (i ? "," : "") << c.eosTokenIds[i];
@@ -516,9 +512,8 @@ int inspect() {
   uint64_t parameters = 0, bytes = 0;
   for (const std::string &name : (*model)->weights.names()) {
     const TensorSource *t = (*model)->weights.find(name);
-    std::string type = t->unsupportedType.empty()
-                           ? dtypeName(t->dtype).str()
-                           : t->unsupportedType;
+    std::string type = t->unsupportedType.empty() ? dtypeName(t->dtype).str()
+                                                  : t->unsupportedType;
     byType[type].first++;
     byType[type].second += t->bytes;
     parameters += t->numElements();
@@ -532,8 +527,8 @@ int inspect() {
        << " tensors, " << formatBytes(entry.getValue().second) << "\n";
   for (const std::string &name : (*model)->weights.names()) {
     const TensorSource *t = (*model)->weights.find(name);
-    os << "  " << name << " " << (t->unsupportedType.empty()
-                                      ? dtypeName(t->dtype).str()
+    os << "  " << name << " "
+       << (t->unsupportedType.empty() ? dtypeName(t->dtype).str()
                                       : t->unsupportedType)
        << " [";
     for (size_t i = 0; i < t->shape.size(); ++i)

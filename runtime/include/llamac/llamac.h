@@ -30,7 +30,7 @@ enum {
   LLAMAC_ERR_INVALID_ARGUMENT = 1, /* a bad argument or option */
   LLAMAC_ERR_IO = 2,               /* a file could not be opened or read */
   LLAMAC_ERR_FORMAT = 3,           /* a weights file is malformed */
-  LLAMAC_ERR_MISMATCH = 4,  /* weights compiled for a different model */
+  LLAMAC_ERR_MISMATCH = 4,         /* weights compiled for a different model */
   LLAMAC_ERR_OUT_OF_MEMORY = 5,
   LLAMAC_ERR_CONTEXT_FULL = 6, /* position + tokens exceeds the context */
   LLAMAC_ERR_UNSUPPORTED = 7,
@@ -62,8 +62,8 @@ llamac_model *llamac_open(const char *weights_path,
 /* Runs the model on `n_tokens` tokens at positions pos, pos+1, ... and writes
  * the logits of the last one into `logits` ([vocab_size] floats). Earlier
  * positions must have been filled by earlier calls (or pos is 0). */
-int llamac_forward(llamac_model *model, const int32_t *tokens,
-                   int32_t n_tokens, int32_t pos, float *logits);
+int llamac_forward(llamac_model *model, const int32_t *tokens, int32_t n_tokens,
+                   int32_t pos, float *logits);
 
 /* Forgets every position: the next call starts at pos 0 again. */
 void llamac_reset(llamac_model *model);

@@ -1,0 +1,68 @@
+"""Shared fixtures of the end-to-end tests.
+
+The tests drive the built `llamac` (found through $LLAMAC_BUILD_DIR, set by
+CTest, or ./build) exactly as a user would, and compare what the compiled
+executables print with the independent numpy reference in test/models.
+"""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "test", "models"))
+
+import make_llama  # noqa: E402
+import reference  # noqa: E402
+
+
+def build_dir():
+    return os.environ.get("LLAMAC_BUILD_DIR", os.path.join(ROOT, "build"))
+
+
+@pytest.fixture(scope="session")
+def llamac():
+    path = os.path.join(build_dir(), "bin", "llamac")
+    if not os.path.exists(path):
+        pytest.fail(f"{path} does not exist: build llamac first")
+    return path
+
+
+def run(cmd, check=True, **kwargs):
+    result = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, cmd))} failed with {result.returncode}:\n"
+                             f"{result.stdout}\n{result.stderr}")
+    return result
+
+
+class Model:
+    """A generated checkpoint and its compiled executable."""
+
+    def __init__(self, llamac, directory, args, compile_args=()):
+        self.directory = directory
+        make_llama.make(make_llama.parse_args([directory] + list(args)))
+        self.exe = directory + ".exe"
+        run([llamac, "compile", directory, "-o", self.exe, "--quiet"] + list(compile_args))
+        self.reference = reference.Llama(directory)
+        self.vocab = self.reference.config["vocab_size"]
+
+    def generate(self, prompt, steps, threads=1, extra=()):
+        logits_path = f"{self.exe}.{threads}.logits"
+        result = run([self.exe, "--tokens", ",".join(map(str, prompt)), "-n", str(steps),
+                      "--print-ids", "--ignore-eos", "--threads", str(threads),
+                      "--dump-logits", logits_path] + list(extra))
+        ids_line = [line for line in result.stdout.splitlines() if line.startswith("ids:")][-1]
+        ids = [int(x) for x in ids_line.split()[1:]]
+        logits = np.fromfile(logits_path, dtype=np.float32).reshape(-1, self.vocab)
+        return ids, logits, result
+
+
+@pytest.fixture
+def model_factory(llamac, tmp_path):
+    def make(name, args=(), compile_args=()):
+        return Model(llamac, str(tmp_path / name), args, compile_args)
+    return make
