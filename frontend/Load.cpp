@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontend/Load.h"
+#include "frontend/gguf/GGUF.h"
 #include "frontend/safetensors/Safetensors.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -19,7 +20,7 @@ using namespace llamac;
 using llvm::createStringError;
 
 llvm::Expected<std::unique_ptr<LoadedModel>>
-llamac::loadModel(llvm::StringRef path) {
+llamac::loadModel(llvm::StringRef path, bool strict) {
   std::string name = path.str();
   if (!llvm::sys::fs::exists(path))
     return createStringError(std::errc::no_such_file_or_directory,
@@ -45,11 +46,10 @@ llamac::loadModel(llvm::StringRef path) {
     if (!read)
       return read.takeError();
   }
-  if (std::string(magic, 4) == "GGUF")
-    return createStringError("'%s' is a GGUF file; this build of llamac "
-                             "cannot read GGUF yet",
-                             name.c_str());
   llvm::StringRef file = llvm::sys::path::filename(path);
+  // A .gguf file with the wrong magic goes to the GGUF reader, which says so.
+  if (std::string(magic, 4) == "GGUF" || file.ends_with(".gguf"))
+    return loadGGUF(path, strict);
   if (file == "config.json" || file.ends_with(".safetensors"))
     return loadHuggingFace(llvm::sys::path::parent_path(path).empty()
                                ? "."

@@ -18,8 +18,10 @@ namespace llamac {
 
 /// Reads the model at `path`: a Hugging Face directory (config.json and
 /// safetensors), or a file whose content says what it is. Errors name the
-/// file and the problem.
-llvm::Expected<std::unique_ptr<LoadedModel>> loadModel(llvm::StringRef path);
+/// file and the problem. `strict = false` (for inspection) accepts a file
+/// whose hyper-parameters do not make a model, recording why.
+llvm::Expected<std::unique_ptr<LoadedModel>> loadModel(llvm::StringRef path,
+                                                       bool strict = true);
 
 } // namespace llamac
 

@@ -170,6 +170,103 @@ MemRefType rowsType(MLIRContext *context, int64_t features, Type element) {
   return MemRefType::get({ShapedType::kDynamic, features}, element);
 }
 
+const char *formatName(WeightFormat format) {
+  switch (format) {
+  case WeightFormat::Dense:
+    return "";
+  case WeightFormat::Q8_0:
+    return "q8_0";
+  case WeightFormat::Q4_0:
+    return "q4_0";
+  case WeightFormat::Q4_1:
+    return "q4_1";
+  }
+  return "";
+}
+
+int64_t blockBytes(WeightFormat format) {
+  switch (format) {
+  case WeightFormat::Q8_0:
+    return 34;
+  case WeightFormat::Q4_0:
+    return 18;
+  case WeightFormat::Q4_1:
+    return 20;
+  case WeightFormat::Dense:
+    break;
+  }
+  llvm_unreachable("not a block format");
+}
+
+/// Reads the f16 at byte `offset` of row `row` of an i8 matrix, as f32.
+Value loadHalf(ImplicitLocOpBuilder &b, Value bytes, Value row, Value offset) {
+  Value pair = vector::LoadOp::create(b, VectorType::get({2}, b.getI8Type()),
+                                      bytes, ValueRange{row, offset});
+  Value half =
+      vector::BitCastOp::create(b, VectorType::get({1}, b.getF16Type()), pair);
+  Value scalar = vector::ExtractOp::create(b, half, ArrayRef<int64_t>{0});
+  return arith::ExtFOp::create(b, b.getF32Type(), scalar);
+}
+
+/// Decodes GGML block `block` of row `row` into its 32 values, as 32/width
+/// f32 vectors of `width` lanes:
+///   q8_0: d * q,  q4_0: d * (q - 8),  q4_1: d * q + m,
+/// where the 4-bit formats hold values 0..15 in the low nibbles of their 16
+/// bytes and values 16..31 in the high nibbles.
+SmallVector<Value> decodeBlock(ImplicitLocOpBuilder &b, Value bytes, Value row,
+                               Value block, WeightFormat format,
+                               int64_t width) {
+  Type i8 = b.getI8Type();
+  Type f32 = b.getF32Type();
+  auto v32f = VectorType::get({32}, f32);
+  Value base = arith::MulIOp::create(b, block, index(b, blockBytes(format)));
+  Value d = loadHalf(b, bytes, row, base);
+  Value values;
+  if (format == WeightFormat::Q8_0) {
+    Value q = vector::LoadOp::create(
+        b, VectorType::get({32}, i8), bytes,
+        ValueRange{row, arith::AddIOp::create(b, base, index(b, 2))});
+    values = arith::MulFOp::create(b, arith::SIToFPOp::create(b, v32f, q),
+                                   splat(b, d, 32));
+  } else {
+    int64_t dataOffset = format == WeightFormat::Q4_1 ? 4 : 2;
+    auto v16 = VectorType::get({16}, i8);
+    Value packed = vector::LoadOp::create(
+        b, v16, bytes,
+        ValueRange{row, arith::AddIOp::create(b, base, index(b, dataOffset))});
+    auto byteConstant = [&](int64_t v) {
+      return arith::ConstantOp::create(
+          b, v16, DenseElementsAttr::get(v16, b.getI8IntegerAttr(v)));
+    };
+    Value low = arith::AndIOp::create(b, packed, byteConstant(0x0f));
+    Value high = arith::ShRUIOp::create(b, packed, byteConstant(4));
+    SmallVector<int64_t> order;
+    for (int64_t i = 0; i < 32; ++i)
+      order.push_back(i);
+    Value nibbles = vector::ShuffleOp::create(b, low, high, order);
+    Value q = arith::UIToFPOp::create(b, v32f, nibbles);
+    Value offset;
+    if (format == WeightFormat::Q4_1) {
+      offset =
+          loadHalf(b, bytes, row, arith::AddIOp::create(b, base, index(b, 2)));
+    } else {
+      offset = arith::MulFOp::create(b, d, f32Constant(b, -8.0));
+    }
+    values = vector::FMAOp::create(b, q, splat(b, d, 32), splat(b, offset, 32));
+  }
+  SmallVector<Value> parts;
+  for (int64_t c = 0; c < 32; c += width)
+    parts.push_back(vector::ExtractStridedSliceOp::create(
+        b, values, ArrayRef<int64_t>{c}, ArrayRef<int64_t>{width},
+        ArrayRef<int64_t>{1}));
+  return parts;
+}
+
+std::string weightName(const WeightLayout &weight) {
+  if (weight.format != WeightFormat::Dense)
+    return formatName(weight.format);
+  return typeName(weight.memref.getElementType());
+}
 } // namespace
 
 KernelCache::KernelCache(ModuleOp module, const KernelOptions &options)
@@ -202,10 +299,12 @@ func::FuncOp KernelCache::getOrCreate(StringRef name, StringRef key,
 // linear
 //===----------------------------------------------------------------------===//
 
-Kernel KernelCache::linear(MemRefType weight, Type biasElement) {
+Kernel KernelCache::linear(const WeightLayout &layout, Type biasElement) {
   bool hasBias = static_cast<bool>(biasElement);
   MLIRContext *context = module_.getContext();
-  int64_t rows = weight.getDimSize(0), cols = weight.getDimSize(1);
+  MemRefType weight = layout.memref;
+  WeightFormat format = layout.format;
+  int64_t rows = layout.rows, cols = layout.cols;
   int64_t width = options_.vectorWidth, tokenTile = options_.tokenTile,
           rowTile = options_.rowTile;
   Type f32 = Float32Type::get(context);
@@ -249,16 +348,41 @@ Kernel KernelCache::linear(MemRefType weight, Type biasElement) {
         return next;
       };
       SmallVector<Value> acc(mt * nt, zeroVector(b, width));
-      int64_t full = cols / width * width;
-      if (full > 0)
+      if (format != WeightFormat::Dense) {
+        // One block of 32 per step: decode each weight row's block once,
+        // use it for every token of the tile.
         acc = forAccumulate(
-            b, index(b, 0), index(b, full), index(b, width), acc,
-            [&](ImplicitLocOpBuilder &b, Value k, ValueRange carried) {
-              return step(b, k, carried, Value());
+            b, index(b, 0), index(b, cols / 32), index(b, 1), acc,
+            [&](ImplicitLocOpBuilder &b, Value block, ValueRange carried) {
+              SmallVector<SmallVector<Value>> ws;
+              for (int64_t j = 0; j < nt; ++j)
+                ws.push_back(
+                    decodeBlock(b, w, rowIndex[j], block, format, width));
+              Value k0 = arith::MulIOp::create(b, block, index(b, 32));
+              SmallVector<Value> next(carried.begin(), carried.end());
+              for (int64_t c = 0; c * width < 32; ++c) {
+                Value k = arith::AddIOp::create(b, k0, index(b, c * width));
+                for (int64_t i = 0; i < mt; ++i) {
+                  Value xv = loadF32(b, x, {tokenIndex[i], k}, width);
+                  for (int64_t j = 0; j < nt; ++j)
+                    next[i * nt + j] = vector::FMAOp::create(b, xv, ws[j][c],
+                                                             next[i * nt + j]);
+                }
+              }
+              return next;
             });
-      if (cols % width)
-        acc = step(b, index(b, full), acc,
-                   mask(b, width, index(b, cols % width)));
+      } else {
+        int64_t full = cols / width * width;
+        if (full > 0)
+          acc = forAccumulate(
+              b, index(b, 0), index(b, full), index(b, width), acc,
+              [&](ImplicitLocOpBuilder &b, Value k, ValueRange carried) {
+                return step(b, k, carried, Value());
+              });
+        if (cols % width)
+          acc = step(b, index(b, full), acc,
+                     mask(b, width, index(b, cols % width)));
+      }
       for (int64_t i = 0; i < mt; ++i)
         for (int64_t j = 0; j < nt; ++j) {
           Value sum = sumLanes(b, acc[i * nt + j]);
@@ -312,14 +436,15 @@ Kernel KernelCache::linear(MemRefType weight, Type biasElement) {
 // embedding
 //===----------------------------------------------------------------------===//
 
-Kernel KernelCache::embedding(MemRefType table) {
+Kernel KernelCache::embedding(const WeightLayout &layout) {
   MLIRContext *context = module_.getContext();
-  int64_t features = table.getDimSize(1);
-  int64_t width = options_.vectorWidth;
+  MemRefType table = layout.memref;
+  WeightFormat format = layout.format;
+  int64_t features = layout.cols;
+  int64_t width = std::min<int64_t>(options_.vectorWidth, 32);
   Type f32 = Float32Type::get(context);
-  std::string name =
-      llvm::formatv("embedding_{0}_{1}x{2}", typeName(table.getElementType()),
-                    table.getDimSize(0), features);
+  std::string name = llvm::formatv("embedding_{0}_{1}x{2}", weightName(layout),
+                                   layout.rows, features);
   std::string key = llvm::formatv("{0}:{1}", name, width);
   SmallVector<Type> args = {
       IndexType::get(context),
@@ -331,6 +456,19 @@ Kernel KernelCache::embedding(MemRefType table) {
     forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value t) {
       Value id = arith::IndexCastOp::create(
           b, b.getIndexType(), memref::LoadOp::create(b, tokens, t));
+      if (format != WeightFormat::Dense) {
+        forEach(b, index(b, 0), index(b, features / 32), index(b, 1),
+                [&](ImplicitLocOpBuilder &b, Value block) {
+                  SmallVector<Value> parts =
+                      decodeBlock(b, tableRef, id, block, format, width);
+                  Value k0 = arith::MulIOp::create(b, block, index(b, 32));
+                  for (auto [c, part] : llvm::enumerate(parts))
+                    storeF32(
+                        b, part, y,
+                        {t, arith::AddIOp::create(b, k0, index(b, c * width))});
+                });
+        return;
+      }
       vectorLoop(b, features, width,
                  [&](ImplicitLocOpBuilder &b, Value d, Value laneMask) {
                    storeF32(b, loadF32(b, tableRef, {id, d}, width, laneMask),

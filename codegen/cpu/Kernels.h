@@ -37,6 +37,17 @@ struct KernelOptions {
   int64_t rowTile = 4;
 };
 
+/// How a weight matrix is stored: plain floats (the memref's element type),
+/// or rows of GGML blocks of 32 values (the memref is rows x bytes of i8).
+enum class WeightFormat { Dense, Q8_0, Q4_0, Q4_1 };
+
+/// A weight matrix as a kernel reads it.
+struct WeightLayout {
+  mlir::MemRefType memref;
+  WeightFormat format = WeightFormat::Dense;
+  int64_t rows = 0, cols = 0; // logical shape
+};
+
 /// A task function and how many tasks one call of it has: `perRow * rows +
 /// fixed`, where `rows` is the token count of the call.
 struct Kernel {
@@ -55,13 +66,14 @@ public:
 
   /// y[t, n] = sum_k x[t, k] * w[n, k] (+ bias[n]).
   /// Task args: (rows, x: memref<?xKxf32>, w, y: memref<?xNxf32>[, bias]).
-  /// `weight` is the memref type of w: memref<NxKx{f32,f16,bf16}>; a null
-  /// `biasElement` means no bias, else the bias is memref<Nx biasElement>.
-  Kernel linear(mlir::MemRefType weight, mlir::Type biasElement);
+  /// Dense weights are memref<NxKx{f32,f16,bf16}>; quantized ones are
+  /// decoded block by block in registers. A null `biasElement` means no
+  /// bias, else the bias is memref<Nx biasElement>.
+  Kernel linear(const WeightLayout &weight, mlir::Type biasElement);
 
-  /// y[t, :] = table[tokens[t], :].
+  /// y[t, :] = table[tokens[t], :], rows decoded as they are read.
   /// Task args: (rows, tokens: memref<?xi32>, table, y: memref<?xDxf32>).
-  Kernel embedding(mlir::MemRefType table);
+  Kernel embedding(const WeightLayout &table);
 
   /// Task args: (rows, x: memref<?xDxf32>, w: memref<D x weightElement>,
   /// y).

@@ -89,6 +89,33 @@ MemRefType bufferType(Type type) {
   return MemRefType::get(tensor.getShape(), tensor.getElementType());
 }
 
+/// How a weight value is laid out for the kernels.
+WeightLayout layoutOf(Value weight, Value buffer) {
+  WeightLayout layout;
+  layout.memref = cast<MemRefType>(buffer.getType());
+  if (auto qtensor = dyn_cast<QTensorType>(weight.getType())) {
+    layout.rows = qtensor.getRows();
+    layout.cols = qtensor.getCols();
+    switch (qtensor.getScheme().getKind()) {
+    case QuantKind::Q8_0:
+      layout.format = WeightFormat::Q8_0;
+      break;
+    case QuantKind::Q4_0:
+      layout.format = WeightFormat::Q4_0;
+      break;
+    case QuantKind::Q4_1:
+      layout.format = WeightFormat::Q4_1;
+      break;
+    case QuantKind::Int4:
+      llvm_unreachable("int4 weights are rejected before lowering");
+    }
+    return layout;
+  }
+  layout.rows = layout.memref.getDimSize(0);
+  layout.cols = layout.memref.getDimSize(1);
+  return layout;
+}
+
 /// The key of a rotary table: ropes with equal frequencies share one table.
 std::vector<double> ropeFrequencies(RopeOp rope) {
   std::vector<double> frequencies;
@@ -215,6 +242,10 @@ LogicalResult ForwardLowering::plan() {
       use(operand, step);
 
     if (auto param = dyn_cast<ParamOp>(op)) {
+      if (auto qtensor = dyn_cast<QTensorType>(param.getType()))
+        if (qtensor.getScheme().getKind() == QuantKind::Int4)
+          return param.emitError("the CPU target does not support int4 "
+                                 "(MatMulNBits) weights yet");
       auto offset = param->getAttrOfType<IntegerAttr>(kOffsetAttr);
       if (!offset)
         return param.emitError("parameter has no weights offset; run "
@@ -377,7 +408,7 @@ void ForwardLowering::emitOp(Operation *op) {
   if (auto embedding = dyn_cast<EmbeddingOp>(op)) {
     Value out = bufferOf(embedding.getResult());
     Value table = bufferOf(embedding.getTable());
-    call(kernels_.embedding(cast<MemRefType>(table.getType())), rowsOf(out),
+    call(kernels_.embedding(layoutOf(embedding.getTable(), table)), rowsOf(out),
          {rowsOf(out), bufferOf(embedding.getTokens()), table, out});
   } else if (auto norm = dyn_cast<RMSNormOp>(op)) {
     Value x = bufferOf(norm.getInput()), w = bufferOf(norm.getWeight());
@@ -395,8 +426,8 @@ void ForwardLowering::emitOp(Operation *op) {
       args.push_back(bufferOf(bias));
       biasElement = cast<RankedTensorType>(bias.getType()).getElementType();
     }
-    call(kernels_.linear(cast<MemRefType>(w.getType()), biasElement), rowsOf(x),
-         args);
+    call(kernels_.linear(layoutOf(linear.getWeight(), w), biasElement),
+         rowsOf(x), args);
   } else if (auto rope = dyn_cast<RopeOp>(op)) {
     Value x = bufferOf(rope.getInput());
     Value out = bufferOf(rope.getResult());

@@ -130,12 +130,23 @@ private:
   std::vector<std::string> order_;
 };
 
+/// One metadata entry of the model file, for `llamac inspect --metadata`:
+/// `value` is JSON (numbers, strings, booleans, arrays of them).
+struct MetadataEntry {
+  std::string key;
+  std::string type; // the file's own type name (u32, f32, string, array...)
+  std::string value;
+};
+
 /// What a front end hands to the compiler.
 struct LoadedModel {
   std::string path;
   std::string format; // "safetensors", "gguf", "onnx"
   ModelConfig config;
   WeightStore weights;
+  std::vector<MetadataEntry> metadata;
+  /// Why the config is unusable, when loaded for inspection only.
+  std::string configProblem;
   /// The checkpoint's tensor name for a role (layer -1 for global ones), or
   /// "" when the model has no such tensor.
   std::function<std::string(WeightRole, int64_t layer)> weightName;

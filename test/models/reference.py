@@ -19,12 +19,16 @@ import safetensors_io
 
 
 class Llama:
-    def __init__(self, directory):
+    def __init__(self, directory, weights=None):
+        """`weights`, when given, replaces the checkpoint's tensors (for
+        example by what a quantized file decodes to)."""
         with open(os.path.join(directory, "config.json")) as f:
             self.config = c = json.load(f)
         self.w = {}
         for path in sorted(glob.glob(os.path.join(directory, "*.safetensors"))):
             self.w.update({k: v.astype(np.float64) for k, v in safetensors_io.read(path).items()})
+        if weights:
+            self.w.update({k: np.asarray(v, dtype=np.float64) for k, v in weights.items()})
         self.hidden = c["hidden_size"]
         self.heads = c["num_attention_heads"]
         self.kv_heads = c.get("num_key_value_heads") or self.heads

@@ -52,6 +52,7 @@
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/JSON.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
@@ -89,11 +90,14 @@ cl::opt<std::string> targetName("target", cl::init("cpu"),
                                 cl::sub(compileCommand),
                                 cl::cat(compileCategory));
 
-enum class Emit { Llama, Kernels, LLVMMLIR, LLVM, Asm, Obj, Lib, Exe };
+enum class Emit { Llama, Weights, Kernels, LLVMMLIR, LLVM, Asm, Obj, Lib, Exe };
 cl::opt<Emit> emit(
     "emit", cl::init(Emit::Exe), cl::desc("What to produce"),
     cl::values(clEnumValN(Emit::Llama, "llama", "the llama dialect module"),
                clEnumValN(Emit::Llama, "mlir", "same as llama"),
+               clEnumValN(Emit::Weights, "weights",
+                          "the weights blob alone (what --weights external "
+                          "writes)"),
                clEnumValN(Emit::Kernels, "kernels",
                           "the target's kernels (memref/vector/scf/lrt)"),
                clEnumValN(Emit::LLVMMLIR, "llvm-mlir",
@@ -139,6 +143,13 @@ cl::opt<bool> quiet("quiet", cl::desc("Do not print progress"),
 
 cl::opt<std::string> inspectModel(cl::Positional, cl::Required,
                                   cl::desc("<model>"), cl::sub(inspectCommand));
+cl::opt<bool> inspectMetadata(
+    "metadata", cl::desc("Print the file's metadata, one JSON object per line"),
+    cl::sub(inspectCommand));
+cl::opt<std::string>
+    inspectTensor("tensor",
+                  cl::desc("Print the values of one tensor, decoded to floats"),
+                  cl::value_desc("name"), cl::sub(inspectCommand));
 
 //===----------------------------------------------------------------------===//
 // Helpers
@@ -291,6 +302,24 @@ int compile(const char *argv0) {
     return fail("the model-level passes failed");
   if (emit == Emit::Llama)
     return failed(writeModule(*module, outputPath)) ? 1 : 0;
+  if (emit == Emit::Weights) {
+    BlobInfo info;
+    info.fingerprint = fingerprint(*module);
+    info.vocabSize = static_cast<int32_t>(config.vocabSize);
+    info.bosToken = config.bosTokenId;
+    info.eosTokens = config.eosTokenIds;
+    info.addBos = config.addBos;
+    std::error_code error;
+    llvm::raw_fd_ostream out(outputPath, error);
+    if (error)
+      return fail(llvm::formatv("cannot write '{0}': {1}",
+                                outputPath.getValue(), error.message()));
+    if (llvm::Expected<uint64_t> bytes =
+            writeWeightsBlob(*module, **model, info, out);
+        !bytes)
+      return fail(bytes.takeError());
+    return 0;
+  }
   // Lowering replaces the parameters by views; the weights writer reads them
   // from this copy.
   OwningOpRef<ModuleOp> laidOut = module->clone();
@@ -479,13 +508,51 @@ int compile(const char *argv0) {
 //===----------------------------------------------------------------------===//
 
 int inspect() {
-  llvm::Expected<std::unique_ptr<LoadedModel>> model = loadModel(inspectModel);
+  llvm::Expected<std::unique_ptr<LoadedModel>> model =
+      loadModel(inspectModel, /*strict=*/false);
   if (!model)
     return fail(model.takeError());
   const ModelConfig &c = (*model)->config;
   llvm::raw_ostream &os = llvm::outs();
+  if (inspectMetadata) {
+    for (const MetadataEntry &entry : (*model)->metadata) {
+      llvm::json::OStream json(os);
+      json.object([&] {
+        json.attribute("key", entry.key);
+        json.attribute("type", entry.type);
+        json.attributeBegin("value");
+        json.rawValue(entry.value);
+        json.attributeEnd();
+      });
+      os << "\n";
+    }
+    return 0;
+  }
+  if (!inspectTensor.empty()) {
+    const TensorSource *t = (*model)->weights.find(inspectTensor);
+    if (!t)
+      return fail(llvm::formatv("{0} has no tensor '{1}'", inspectModel,
+                                inspectTensor));
+    if (!t->unsupportedType.empty())
+      return fail(llvm::formatv("tensor '{0}' is stored as {1}, which llamac "
+                                "cannot decode",
+                                inspectTensor, t->unsupportedType));
+    int64_t cols = t->shape.empty() ? 1 : t->shape.back();
+    int64_t rows = cols ? t->numElements() / cols : 0;
+    std::vector<float> row(static_cast<size_t>(cols));
+    for (int64_t r = 0; r < rows; ++r) {
+      decodeRow(t->dtype, t->data + r * rowBytes(t->dtype, cols), cols,
+                row.data());
+      for (int64_t i = 0; i < cols; ++i)
+        os << llvm::formatv("{0}", llvm::format("%.9g", row[i]))
+           << (i + 1 == cols ? "\n" : " ");
+    }
+    return 0;
+  }
   os << "model:              " << inspectModel << " (" << (*model)->format
      << ")\n";
+  if (!(*model)->configProblem.empty())
+    os << "not compilable:     " << (*model)->configProblem << "\n";
   os << "architecture:       " << c.architecture << "\n";
   os << "vocab_size:         " << c.vocabSize << "\n";
   os << "hidden_size:        " << c.hiddenSize << "\n";
