@@ -77,7 +77,8 @@ public:
   }
 
   std::vector<std::string> runtimeLibraries() const override {
-    return {"libllamac_runtime_main.a", "libllamac_runtime.a"};
+    return {"libllamac_runtime_main.a", "libllamac_runtime.a",
+            "libllamac_tokenizer.a"};
   }
   std::vector<std::string> linkFlags() const override {
     return {"-static-libstdc++", "-static-libgcc", "-lm", "-lpthread"};

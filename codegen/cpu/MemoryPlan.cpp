@@ -12,6 +12,8 @@
 
 #include "codegen/cpu/MemoryPlan.h"
 
+#include "llvm/ADT/STLExtras.h"
+
 #include <algorithm>
 #include <cassert>
 
@@ -40,8 +42,10 @@ int64_t MemoryPlan::place(bool perToken) {
   for (int i = 0, e = static_cast<int>(allocations_.size()); i < e; ++i)
     if (allocations_[i].perToken == perToken)
       order.push_back(i);
-  std::stable_sort(order.begin(), order.end(), [&](int a, int b) {
-    return allocations_[a].first < allocations_[b].first;
+  std::sort(order.begin(), order.end(), [&](int a, int b) {
+    return allocations_[a].first != allocations_[b].first
+               ? allocations_[a].first < allocations_[b].first
+               : a < b;
   });
 
   int64_t extent = 0;
@@ -72,6 +76,7 @@ int64_t MemoryPlan::place(bool perToken) {
 void MemoryPlan::solve() {
   fixedBytes_ = place(/*perToken=*/false);
   perTokenBytes_ = place(/*perToken=*/true);
-  for (const Allocation &a : allocations_)
-    assert(a.offset >= 0 && "every activation is placed");
+  assert(llvm::all_of(allocations_,
+                      [](const Allocation &a) { return a.offset >= 0; }) &&
+         "every activation is placed");
 }

@@ -14,6 +14,8 @@
 #ifndef LLAMAC_FRONTEND_COMMON_MODEL_H
 #define LLAMAC_FRONTEND_COMMON_MODEL_H
 
+#include "runtime/src/tokenizer.h"
+
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -147,6 +149,9 @@ struct LoadedModel {
   std::vector<MetadataEntry> metadata;
   /// Why the config is unusable, when loaded for inspection only.
   std::string configProblem;
+  /// The model's tokenizer, when its files carry one, and where it came from.
+  std::optional<runtime::TokenizerSpec> tokenizer;
+  std::string tokenizerSource;
   /// The checkpoint's tensor name for a role (layer -1 for global ones), or
   /// "" when the model has no such tensor.
   std::function<std::string(WeightRole, int64_t layer)> weightName;

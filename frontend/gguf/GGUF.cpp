@@ -20,6 +20,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontend/gguf/GGUF.h"
+#include "frontend/tokenizer/TokenizerImport.h"
 
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -647,6 +648,19 @@ llvm::Expected<std::unique_ptr<LoadedModel>> llamac::loadGGUF(StringRef path,
     if (strict)
       return std::move(e);
     model->configProblem = llvm::toString(std::move(e));
+  }
+  const GGUFValue *tokenizerModel = file.find("tokenizer.ggml.model");
+  if (tokenizerModel && tokenizerModel->string != "none") {
+    llvm::Expected<runtime::TokenizerSpec> tokenizer =
+        importGGUFTokenizer(file);
+    if (tokenizer) {
+      model->tokenizer = std::move(*tokenizer);
+      model->tokenizerSource = path.str();
+    } else if (strict) {
+      return tokenizer.takeError();
+    } else {
+      model->configProblem += llvm::toString(tokenizer.takeError());
+    }
   }
   return model;
 }

@@ -14,6 +14,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "frontend/safetensors/Safetensors.h"
+#include "frontend/tokenizer/TokenizerImport.h"
 
 #include "llvm/ADT/StringSet.h"
 #include "llvm/Support/Endian.h"
@@ -446,6 +447,16 @@ llamac::loadHuggingFace(StringRef dir) {
     return createStringError("%s: no model.safetensors or "
                              "model.safetensors.index.json",
                              dir.str().c_str());
+  }
+
+  std::string tokenizerPath = join(dir, "tokenizer.json");
+  if (llvm::sys::fs::exists(tokenizerPath)) {
+    auto tokenizer =
+        importTokenizerJSON(tokenizerPath, join(dir, "tokenizer_config.json"));
+    if (!tokenizer)
+      return tokenizer.takeError();
+    model->tokenizer = std::move(*tokenizer);
+    model->tokenizerSource = tokenizerPath;
   }
 
   model->weightName = [](WeightRole role, int64_t layer) -> std::string {

@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "llamac/llamac.h"
+#include "tokenizer.h"
 
 #include <cerrno>
 #include <chrono>
@@ -23,6 +24,9 @@
 #include <memory>
 #include <string>
 #include <vector>
+
+const llamac::runtime::Tokenizer *
+llamac_model_tokenizer(const llamac_model *model);
 
 namespace {
 
@@ -41,6 +45,8 @@ struct Options {
   int ctx = 0;
   bool print_ids = false;
   bool ignore_eos = false;
+  bool chat = false;
+  bool tokenize = false;
   std::string dump_logits;
   std::string weights;
 };
@@ -53,6 +59,9 @@ void print_usage(const char *argv0, FILE *out) {
           "\n"
           "  --prompt TEXT        the prompt, tokenized by the model's "
           "tokenizer\n"
+          "  --chat               wrap the prompt in the model's chat "
+          "template\n"
+          "  --tokenize           print the prompt's token ids and exit\n"
           "  --tokens ID,ID,...   the prompt as token ids (used as given)\n"
           "  -n N                 tokens to generate (default 64)\n"
           "  --temp T             sampling temperature; 0 is greedy "
@@ -198,6 +207,10 @@ int parse_args(int argc, char **argv, Options *out) {
       if (!parse_int(value, 1, INT32_MAX, &number))
         return bad("expected a context length >= 1");
       out->ctx = static_cast<int>(number);
+    } else if (!strcmp(arg, "--chat")) {
+      out->chat = true;
+    } else if (!strcmp(arg, "--tokenize")) {
+      out->tokenize = true;
     } else if (!strcmp(arg, "--print-ids")) {
       out->print_ids = true;
     } else if (!strcmp(arg, "--ignore-eos")) {
@@ -249,13 +262,44 @@ int main(int argc, char **argv) {
     return 1;
   }
 
+  const llamac::runtime::Tokenizer *tokenizer =
+      llamac_model_tokenizer(model.get());
   std::vector<int32_t> prompt;
   if (opt.has_prompt) {
-    fprintf(stderr, "error: this model was compiled without a tokenizer; "
-                    "pass the prompt as --tokens ID,ID,...\n");
+    if (!tokenizer) {
+      fprintf(stderr, "error: this model was compiled without a tokenizer; "
+                      "pass the prompt as --tokens ID,ID,...\n");
+      return 1;
+    }
+    std::string text = opt.prompt;
+    if (opt.chat) {
+      std::string problem;
+      text = tokenizer->chat_prompt(opt.prompt, &problem);
+      if (!problem.empty()) {
+        fprintf(stderr, "error: --chat: %s\n", problem.c_str());
+        return 1;
+      }
+    }
+    prompt = tokenizer->encode(text, /*add_special=*/true,
+                               /*parse_special=*/true);
+  } else {
+    if (opt.chat) {
+      fprintf(stderr, "error: --chat needs --prompt\n");
+      return 2;
+    }
+    prompt = opt.tokens;
+  }
+  if (opt.tokenize) {
+    printf("ids:");
+    for (int32_t id : prompt)
+      printf(" %d", id);
+    printf("\n");
+    return 0;
+  }
+  if (prompt.empty()) {
+    fprintf(stderr, "error: the prompt has no tokens\n");
     return 1;
   }
-  prompt = opt.tokens;
   int32_t ctx = llamac_context_length(model.get());
   if (static_cast<int64_t>(prompt.size()) > ctx) {
     fprintf(stderr,
@@ -295,6 +339,10 @@ int main(int argc, char **argv) {
 
   std::vector<float> logits(static_cast<size_t>(vocab));
   std::vector<int32_t> generated;
+  std::unique_ptr<llamac::runtime::StreamDecoder> text;
+  if (tokenizer)
+    text.reset(new llamac::runtime::StreamDecoder(*tokenizer,
+                                                  /*skip_control=*/true));
   double prefill_seconds = 0, decode_seconds = 0;
   int decode_tokens = 0;
   int32_t pos = 0;
@@ -319,6 +367,11 @@ int main(int argc, char **argv) {
       }
       int32_t next = llamac_sampler_sample(sampler.get(), logits.data());
       generated.push_back(next);
+      if (text) {
+        std::string piece = text->push(next);
+        fwrite(piece.data(), 1, piece.size(), stdout);
+        fflush(stdout);
+      }
       if (!opt.ignore_eos && llamac_is_eos_token(model.get(), next))
         break;
       if (step + 1 == opt.n_predict)
@@ -344,11 +397,18 @@ int main(int argc, char **argv) {
     status = 1;
   }
 
+  if (text) {
+    std::string rest = text->flush();
+    fwrite(rest.data(), 1, rest.size(), stdout);
+    printf("\n");
+  }
   // Without a tokenizer the generated text is its ids.
-  printf("ids:");
-  for (int32_t id : generated)
-    printf(" %d", id);
-  printf("\n");
+  if (!text || opt.print_ids) {
+    printf("ids:");
+    for (int32_t id : generated)
+      printf(" %d", id);
+    printf("\n");
+  }
   fflush(stdout);
 
   fprintf(stderr, "prefill: %zu tok, %.2f tok/s; decode: %d tok, %.2f tok/s\n",

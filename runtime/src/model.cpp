@@ -15,6 +15,7 @@
 #include "llamac/llamac.h"
 #include "llamac/rt.h"
 #include "thread_pool.h"
+#include "tokenizer.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -28,6 +29,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <vector>
 
 using llamac::runtime::ThreadPool;
 
@@ -111,6 +113,7 @@ struct llamac_model {
   Buffer k_cache, v_cache, arena;
   int32_t n_ctx = 0;
   int64_t max_chunk = 0;
+  std::unique_ptr<llamac::runtime::Tokenizer> tokenizer;
 };
 
 namespace {
@@ -269,6 +272,17 @@ llamac_model *llamac_open(const char *weights_path,
       !model->arena.allocate(arena))
     return fail("out of memory allocating the key/value cache and arena");
 
+  if (model->header->tokenizer_bytes) {
+    model->tokenizer.reset(new (std::nothrow) llamac::runtime::Tokenizer());
+    if (!model->tokenizer)
+      return fail("out of memory");
+    std::string problem = model->tokenizer->load(
+        model->blob.data + model->header->tokenizer_offset,
+        model->header->tokenizer_bytes);
+    if (!problem.empty())
+      return fail(format("%s: %s", name.c_str(), problem.c_str()));
+  }
+
   int threads = options->n_threads ? options->n_threads : online_cores();
   model->pool.reset(new (std::nothrow) ThreadPool(threads));
   if (!model->pool)
@@ -374,4 +388,48 @@ int llamac_is_eos_token(const llamac_model *model, int32_t token) {
   return 0;
 }
 
+int llamac_has_tokenizer(const llamac_model *model) {
+  return model->tokenizer != nullptr;
+}
+
+int llamac_tokenize(const llamac_model *model, const char *text, size_t length,
+                    int add_special, int parse_special, int32_t *out_tokens,
+                    int32_t capacity, int32_t *out_count) {
+  if (!model->tokenizer) {
+    const_cast<llamac_model *>(model)->error =
+        "this model was compiled without a tokenizer";
+    return LLAMAC_ERR_UNSUPPORTED;
+  }
+  if (!text && length) {
+    const_cast<llamac_model *>(model)->error = "llamac_tokenize: no text";
+    return LLAMAC_ERR_INVALID_ARGUMENT;
+  }
+  std::vector<int32_t> ids =
+      model->tokenizer->encode(std::string_view(text ? text : "", length),
+                               add_special != 0, parse_special != 0);
+  int32_t count = static_cast<int32_t>(ids.size());
+  for (int32_t i = 0; i < count && i < capacity; ++i)
+    out_tokens[i] = ids[i];
+  if (out_count)
+    *out_count = count;
+  return LLAMAC_OK;
+}
+
+int32_t llamac_token_to_piece(const llamac_model *model, int32_t token,
+                              char *out, int32_t capacity) {
+  if (!model->tokenizer)
+    return 0;
+  std::string piece = model->tokenizer->piece(token, /*skip_control=*/true);
+  int32_t length = static_cast<int32_t>(piece.size());
+  if (out && capacity > 0)
+    memcpy(out, piece.data(), std::min(length, capacity));
+  return length;
+}
+
 } // extern "C"
+
+// Internal access for the executable's main().
+const llamac::runtime::Tokenizer *
+llamac_model_tokenizer(const llamac_model *model) {
+  return model->tokenizer.get();
+}

@@ -14,6 +14,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "test", "models"))
+sys.path.insert(0, os.path.join(ROOT, "test", "e2e"))
 
 import make_llama  # noqa: E402
 import reference  # noqa: E402

@@ -102,8 +102,9 @@ def convert(hf_dir, out, type_name="q8_0", version=3, embed_type=None):
     writer.add_layer_norm_rms_eps(config.get("rms_norm_eps", 1e-6))
     writer.add_rope_freq_base(config.get("rope_theta", 10000.0))
     writer.add_rope_dimension_count(head_dim)
-    writer.add_tokenizer_model("gpt2")
-    writer.add_token_list([f"<t{i}>" for i in range(config["vocab_size"])])
+    # No tokenizer ("none", as llama.cpp spells it); the vocabulary size
+    # comes from the embedding table.
+    writer.add_tokenizer_model("none")
     writer.add_bos_token_id(config.get("bos_token_id", 1))
     eos = config.get("eos_token_id", 2)
     writer.add_eos_token_id(eos if isinstance(eos, int) else eos[0])

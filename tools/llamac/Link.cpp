@@ -139,27 +139,34 @@ llvm::Error llamac::writeStaticLibrary(llvm::StringRef object,
   generated->MemberName = "model.o";
   members.push_back(std::move(*generated));
 
-  llvm::SmallString<256> runtimePath(runtimeDir);
-  llvm::sys::path::append(runtimePath, "libllamac_runtime.a");
-  auto buffer = llvm::MemoryBuffer::getFile(runtimePath);
-  if (!buffer)
-    return createStringError(buffer.getError(), "cannot read '%s'",
-                             runtimePath.c_str());
-  llvm::Expected<std::unique_ptr<llvm::object::Archive>> archive =
-      llvm::object::Archive::create((*buffer)->getMemBufferRef());
-  if (!archive)
-    return archive.takeError();
-  llvm::Error childError = llvm::Error::success();
-  for (const llvm::object::Archive::Child &child :
-       (*archive)->children(childError)) {
-    llvm::Expected<llvm::NewArchiveMember> member =
-        llvm::NewArchiveMember::getOldMember(child, /*Deterministic=*/true);
-    if (!member)
-      return member.takeError();
-    members.push_back(std::move(*member));
+  // The archives' buffers must outlive the members that point into them.
+  std::vector<std::unique_ptr<llvm::MemoryBuffer>> buffers;
+  std::vector<std::unique_ptr<llvm::object::Archive>> archives;
+  for (const char *library : {"libllamac_runtime.a", "libllamac_tokenizer.a"}) {
+    llvm::SmallString<256> runtimePath(runtimeDir);
+    llvm::sys::path::append(runtimePath, library);
+    auto buffer = llvm::MemoryBuffer::getFile(runtimePath);
+    if (!buffer)
+      return createStringError(buffer.getError(), "cannot read '%s'",
+                               runtimePath.c_str());
+    llvm::Expected<std::unique_ptr<llvm::object::Archive>> archive =
+        llvm::object::Archive::create((*buffer)->getMemBufferRef());
+    if (!archive)
+      return archive.takeError();
+    buffers.push_back(std::move(*buffer));
+    archives.push_back(std::move(*archive));
+    llvm::Error childError = llvm::Error::success();
+    for (const llvm::object::Archive::Child &child :
+         archives.back()->children(childError)) {
+      llvm::Expected<llvm::NewArchiveMember> member =
+          llvm::NewArchiveMember::getOldMember(child, /*Deterministic=*/true);
+      if (!member)
+        return member.takeError();
+      members.push_back(std::move(*member));
+    }
+    if (childError)
+      return childError;
   }
-  if (childError)
-    return childError;
   return llvm::writeArchive(output, members,
                             llvm::SymtabWritingMode::NormalSymtab,
                             llvm::object::Archive::K_GNU,

@@ -26,6 +26,7 @@
 #include "dialects/Runtime/RuntimeDialect.h"
 #include "frontend/Load.h"
 #include "frontend/common/WeightsWriter.h"
+#include "frontend/tokenizer/TokenizerImport.h"
 #include "passes/Passes.h"
 #include "passes/WeightsLayout.h"
 #include "tools/llamac/Link.h"
@@ -53,6 +54,7 @@
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/JSON.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/WithColor.h"
@@ -76,6 +78,9 @@ cl::SubCommand compileCommand("compile",
 cl::SubCommand inspectCommand("inspect",
                               "Print a model's configuration and weights");
 cl::SubCommand targetsCommand("targets", "List the code generation targets");
+cl::SubCommand tokenizeCommand("tokenize",
+                               "Print the token ids of a text with a model's "
+                               "tokenizer");
 
 cl::OptionCategory compileCategory("Compile options");
 
@@ -140,6 +145,39 @@ cl::opt<int64_t> maxChunk(
 
 cl::opt<bool> quiet("quiet", cl::desc("Do not print progress"),
                     cl::sub(compileCommand), cl::cat(compileCategory));
+
+cl::opt<std::string> tokenizerPath(
+    "tokenizer",
+    cl::desc("A tokenizer.json to use instead of the model's own (needed "
+             "for ONNX models)"),
+    cl::value_desc("file"), cl::sub(compileCommand), cl::sub(tokenizeCommand),
+    cl::cat(compileCategory));
+
+cl::opt<std::string> tokenizeModel(cl::Positional, cl::Optional,
+                                   cl::desc("<model>"),
+                                   cl::sub(tokenizeCommand));
+cl::opt<std::string> tokenizeText("text", cl::desc("The text to tokenize"),
+                                  cl::sub(tokenizeCommand));
+cl::opt<std::string> tokenizeFile(
+    "file", cl::desc("Tokenize each line of this file (one ids: line each)"),
+    cl::value_desc("file"), cl::sub(tokenizeCommand));
+cl::opt<bool> tokenizeAddSpecial(
+    "add-special", cl::init(true),
+    cl::desc("Add the model's bos/eos tokens (default true)"),
+    cl::sub(tokenizeCommand));
+cl::opt<bool> tokenizeParseSpecial(
+    "parse-special", cl::init(true),
+    cl::desc("Turn special-token strings in the text into their tokens "
+             "(default true)"),
+    cl::sub(tokenizeCommand));
+cl::opt<bool>
+    tokenizeDecode("decode",
+                   cl::desc("Also print the decoded text after each ids: line"),
+                   cl::sub(tokenizeCommand));
+cl::opt<unsigned> tokenizeRepeat(
+    "benchmark",
+    cl::desc("Encode --file N times and print the throughput in MB/s"),
+    cl::init(0), cl::sub(tokenizeCommand));
 
 cl::opt<std::string> inspectModel(cl::Positional, cl::Required,
                                   cl::desc("<model>"), cl::sub(inspectCommand));
@@ -232,6 +270,22 @@ std::string formatBytes(uint64_t bytes) {
   return llvm::formatv("{0} KiB", (bytes + 1023) / 1024);
 }
 
+/// The tokenizer to embed: --tokenizer, else the model's own (or none).
+llvm::Expected<std::optional<runtime::TokenizerSpec>>
+resolveTokenizer(const LoadedModel &model, std::string *outSource) {
+  if (!tokenizerPath.empty()) {
+    llvm::SmallString<256> config(llvm::sys::path::parent_path(tokenizerPath));
+    llvm::sys::path::append(config, "tokenizer_config.json");
+    auto spec = importTokenizerJSON(tokenizerPath, config);
+    if (!spec)
+      return spec.takeError();
+    *outSource = tokenizerPath;
+    return std::optional<runtime::TokenizerSpec>(std::move(*spec));
+  }
+  *outSource = model.tokenizerSource;
+  return model.tokenizer;
+}
+
 //===----------------------------------------------------------------------===//
 // compile
 //===----------------------------------------------------------------------===//
@@ -284,6 +338,26 @@ int compile(const char *argv0) {
     return fail(built.takeError());
   OwningOpRef<ModuleOp> module = std::move(*built);
   const ModelConfig &config = (*model)->config;
+  std::string tokenizerSource;
+  auto tokenizer = resolveTokenizer(**model, &tokenizerSource);
+  if (!tokenizer)
+    return fail(tokenizer.takeError());
+  std::string serializedTokenizer;
+  if (*tokenizer) {
+    runtime::Tokenizer check;
+    std::string problem = check.build(**tokenizer);
+    if (!problem.empty())
+      return fail(llvm::formatv("{0}: {1}", tokenizerSource, problem));
+    if (check.size() > config.vocabSize)
+      return fail(llvm::formatv("{0}: the tokenizer has {1} tokens but the "
+                                "model's vocabulary is {2}",
+                                tokenizerSource, check.size(),
+                                config.vocabSize));
+    serializedTokenizer = runtime::serialize_tokenizer(**tokenizer);
+  } else if (!quiet) {
+    llvm::errs() << "llamac: note: " << compileModel
+                 << " has no tokenizer; the executable takes --tokens only\n";
+  }
   progress.done(llvm::formatv("read {0} model '{1}': {2} layers, hidden {3}, "
                               "vocab {4}",
                               (*model)->format, compileModel.getValue(),
@@ -304,6 +378,7 @@ int compile(const char *argv0) {
     return failed(writeModule(*module, outputPath)) ? 1 : 0;
   if (emit == Emit::Weights) {
     BlobInfo info;
+    info.tokenizer = serializedTokenizer;
     info.fingerprint = fingerprint(*module);
     info.vocabSize = static_cast<int32_t>(config.vocabSize);
     info.bosToken = config.bosTokenId;
@@ -429,6 +504,7 @@ int compile(const char *argv0) {
   progress.done("generated machine code");
 
   BlobInfo blobInfo;
+  blobInfo.tokenizer = serializedTokenizer;
   blobInfo.fingerprint = modelFingerprint;
   blobInfo.vocabSize = static_cast<int32_t>(config.vocabSize);
   blobInfo.bosToken = config.bosTokenId;
@@ -605,6 +681,77 @@ int inspect() {
   return 0;
 }
 
+int tokenize() {
+  if (tokenizeModel.empty() && tokenizerPath.empty())
+    return fail("give a model, or --tokenizer FILE");
+  std::unique_ptr<LoadedModel> model = std::make_unique<LoadedModel>();
+  if (!tokenizeModel.empty()) {
+    llvm::Expected<std::unique_ptr<LoadedModel>> loaded =
+        loadModel(tokenizeModel, /*strict=*/false);
+    if (!loaded)
+      return fail(loaded.takeError());
+    model = std::move(*loaded);
+  }
+  std::string source;
+  auto spec = resolveTokenizer(*model, &source);
+  if (!spec)
+    return fail(spec.takeError());
+  if (!*spec)
+    return fail(llvm::formatv("{0} has no tokenizer (give --tokenizer FILE)",
+                              tokenizeModel));
+  runtime::Tokenizer tokenizer;
+  std::string problem = tokenizer.build(std::move(**spec));
+  if (!problem.empty())
+    return fail(llvm::formatv("{0}: {1}", source, problem));
+  bool addSpecial = tokenizeAddSpecial, parseSpecial = tokenizeParseSpecial;
+  auto encodeOne = [&](llvm::StringRef text) {
+    std::vector<int32_t> ids = tokenizer.encode(
+        std::string_view(text.data(), text.size()), addSpecial, parseSpecial);
+    llvm::outs() << "ids:";
+    for (int32_t id : ids)
+      llvm::outs() << " " << id;
+    llvm::outs() << "\n";
+    if (tokenizeDecode) {
+      llvm::json::OStream json(llvm::outs());
+      json.value(llvm::json::fixUTF8(tokenizer.decode(ids, false)));
+      llvm::outs() << "\n";
+    }
+  };
+  if (!tokenizeFile.empty()) {
+    auto buffer = llvm::MemoryBuffer::getFile(tokenizeFile, /*IsText=*/false);
+    if (!buffer)
+      return fail(llvm::formatv("cannot read '{0}': {1}", tokenizeFile,
+                                buffer.getError().message()));
+    llvm::SmallVector<llvm::StringRef> lines;
+    (*buffer)->getBuffer().split(lines, '\n');
+    if (tokenizeRepeat > 0) {
+      // Encode every line, N times, and report bytes per second.
+      size_t bytes = 0, tokens = 0;
+      auto start = std::chrono::steady_clock::now();
+      for (unsigned r = 0; r < tokenizeRepeat; ++r)
+        for (llvm::StringRef line : lines) {
+          tokens += tokenizer
+                        .encode(std::string_view(line.data(), line.size()),
+                                addSpecial, parseSpecial)
+                        .size();
+          bytes += line.size();
+        }
+      double seconds = std::chrono::duration<double>(
+                           std::chrono::steady_clock::now() - start)
+                           .count();
+      llvm::outs() << llvm::formatv(
+          "encoded {0} bytes into {1} tokens in {2:f3} s: {3:f2} MB/s\n", bytes,
+          tokens, seconds, bytes / seconds / 1e6);
+      return 0;
+    }
+    for (llvm::StringRef line : lines)
+      encodeOne(line);
+    return 0;
+  }
+  encodeOne(tokenizeText);
+  return 0;
+}
+
 int listTargets() {
   registerAllTargets();
   for (const auto &target : TargetRegistry::get().targets())
@@ -625,14 +772,17 @@ int main(int argc, char **argv) {
       "--help)\n"
       "  llamac inspect MODEL          print a model's configuration and "
       "weights\n"
-      "  llamac targets                list the code generation targets\n");
+      "  llamac targets                list the code generation targets\n"
+      "  llamac tokenize MODEL --text T  print the token ids of a text\n");
   if (compileCommand)
     return compile(argv[0]);
   if (inspectCommand)
     return inspect();
   if (targetsCommand)
     return listTargets();
-  llvm::errs() << "llamac: give a command: compile, inspect or targets (see "
-                  "llamac --help)\n";
+  if (tokenizeCommand)
+    return tokenize();
+  llvm::errs() << "llamac: give a command: compile, inspect, tokenize or "
+                  "targets (see llamac --help)\n";
   return 1;
 }

@@ -84,6 +84,29 @@ int32_t llamac_bos_token(const llamac_model *model);
 int llamac_is_eos_token(const llamac_model *model, int32_t token);
 
 /*===--------------------------------------------------------------------===*/
+/* Text                                                                     */
+/*===--------------------------------------------------------------------===*/
+
+/* Whether the model carries a tokenizer (the functions below need one). */
+int llamac_has_tokenizer(const llamac_model *model);
+
+/* Tokenizes `length` bytes of UTF-8 `text`. `add_special`: the beginning
+ * (and end) of sequence tokens the model adds; `parse_special`: special-token
+ * strings in the text become their tokens. Writes at most `capacity` ids to
+ * `out_tokens` and the full count to *out_count (call again with a larger
+ * buffer when it exceeds `capacity`). Returns LLAMAC_ERR_UNSUPPORTED when the
+ * model has no tokenizer. */
+int llamac_tokenize(const llamac_model *model, const char *text, size_t length,
+                    int add_special, int parse_special, int32_t *out_tokens,
+                    int32_t capacity, int32_t *out_count);
+
+/* The bytes of one token's text (control tokens such as end-of-turn markers
+ * give none). A token can end inside a UTF-8 sequence that the next token
+ * completes. Writes at most `capacity` bytes and returns the full length. */
+int32_t llamac_token_to_piece(const llamac_model *model, int32_t token,
+                              char *out, int32_t capacity);
+
+/*===--------------------------------------------------------------------===*/
 /* Sampling                                                                 */
 /*===--------------------------------------------------------------------===*/
 
