@@ -12,8 +12,6 @@
 
 #include "codegen/cpu/MemoryPlan.h"
 
-#include "llvm/ADT/STLExtras.h"
-
 #include <algorithm>
 #include <cassert>
 
@@ -76,7 +74,7 @@ int64_t MemoryPlan::place(bool perToken) {
 void MemoryPlan::solve() {
   fixedBytes_ = place(/*perToken=*/false);
   perTokenBytes_ = place(/*perToken=*/true);
-  assert(llvm::all_of(allocations_,
-                      [](const Allocation &a) { return a.offset >= 0; }) &&
+  assert(std::all_of(allocations_.begin(), allocations_.end(),
+                     [](const Allocation &a) { return a.offset >= 0; }) &&
          "every activation is placed");
 }
