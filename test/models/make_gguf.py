@@ -81,7 +81,23 @@ def stored(array, qtype):
     return data, gguf.quants.dequantize(data, qtype).reshape(array.shape).astype(np.float32)
 
 
-def convert(hf_dir, out, type_name="q8_0", version=3, embed_type=None):
+def add_synthetic_vocab(writer, vocab_size):
+    """A SentencePiece-style vocabulary of the model's size (peers such as
+    llama.cpp refuse a GGUF without one): <unk>, <s>, </s>, the 256 byte
+    tokens, then filler pieces."""
+    tokens = ["<unk>", "<s>", "</s>"] + [f"<0x{b:02X}>" for b in range(256)]
+    tokens += [f"\u2581t{i}" for i in range(vocab_size - len(tokens))]
+    types = [2, 3, 3] + [6] * 256 + [1] * (vocab_size - 259)
+    writer.add_tokenizer_model("llama")
+    writer.add_token_list(tokens[:vocab_size])
+    writer.add_token_scores([-float(i) for i in range(vocab_size)])
+    writer.add_token_types(types[:vocab_size])
+    writer.add_bos_token_id(1)
+    writer.add_eos_token_id(2)
+
+
+def convert(hf_dir, out, type_name="q8_0", version=3, embed_type=None,
+            vocab=False):
     config, tensors = load_hf(hf_dir)
     heads = config["num_attention_heads"]
     kv_heads = config.get("num_key_value_heads") or heads
@@ -102,12 +118,12 @@ def convert(hf_dir, out, type_name="q8_0", version=3, embed_type=None):
     writer.add_layer_norm_rms_eps(config.get("rms_norm_eps", 1e-6))
     writer.add_rope_freq_base(config.get("rope_theta", 10000.0))
     writer.add_rope_dimension_count(head_dim)
-    # No tokenizer ("none", as llama.cpp spells it); the vocabulary size
-    # comes from the embedding table.
-    writer.add_tokenizer_model("none")
-    writer.add_bos_token_id(config.get("bos_token_id", 1))
-    eos = config.get("eos_token_id", 2)
-    writer.add_eos_token_id(eos if isinstance(eos, int) else eos[0])
+    if vocab:
+        add_synthetic_vocab(writer, config["vocab_size"])
+    else:
+        # No tokenizer ("none", as llama.cpp spells it); the vocabulary size
+        # comes from the embedding table.
+        writer.add_tokenizer_model("none")
 
     reference = {}
     for name, array in tensors.items():
