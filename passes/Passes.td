@@ -64,6 +64,46 @@ def LlamaQuantize : Pass<"llama-quantize", "mlir::ModuleOp"> {
   let dependentDialects = ["::llamac::llama::LlamaDialect"];
 }
 
+def LlamaPackWeights : Pass<"llama-pack-weights", "mlir::ModuleOp"> {
+  let summary = "Choose the byte layout of quantized linear weights";
+  let description = [{
+    Retypes every q8_0/q4_0/q4_1 `llama.param` that serves as the weight of a
+    `llama.linear` to the `packed` layout its kernel reads. The data is
+    rearranged by the weights writer, at compile time, from the canonical
+    blocks: weights that arrive quantized are repacked, never dequantized
+    and requantized. Embedding tables keep the row layout (a lookup reads
+    one row); a param used both ways is split into two.
+
+    Targets add this pass to their model pipeline when their kernels want
+    the layout (the CPU target with AVX-512 VNNI: `r16`).
+
+    Before:
+    ```mlir
+    %w = llama.param "up" : !llama.qtensor<1536x576, q4_0>
+    %y = llama.linear %x, %w : (tensor<?x576xf32>, !llama.qtensor<1536x576, q4_0>)
+        -> tensor<?x1536xf32>
+    ```
+    After (`--llama-pack-weights=packing=r16`):
+    ```mlir
+    %w = llama.param "up" : !llama.qtensor<1536x576, q4_0, packed = r16>
+    %y = llama.linear %x, %w
+        : (tensor<?x576xf32>, !llama.qtensor<1536x576, q4_0, packed = r16>)
+        -> tensor<?x1536xf32>
+    ```
+  }];
+  let options = [
+    Option<"packing", "packing", "::llamac::llama::WeightPacking",
+           "::llamac::llama::WeightPacking::R16",
+           "The layout to pack linear weights into",
+           [{::llvm::cl::values(
+             clEnumValN(::llamac::llama::WeightPacking::Rows, "rows",
+                        "the canonical rows of blocks"),
+             clEnumValN(::llamac::llama::WeightPacking::R16, "r16",
+                        "16 rows interleaved for 8-bit dot products"))}]>
+  ];
+  let dependentDialects = ["::llamac::llama::LlamaDialect"];
+}
+
 def LlamaLayoutWeights : Pass<"llama-layout-weights", "mlir::ModuleOp"> {
   let summary = "Assign every weight its place in the weights blob";
   let description = [{

@@ -30,6 +30,15 @@ def Llama_QuantKind : I32EnumAttr<"QuantKind", "block quantization format", [
   let genSpecializedAttr = 0;
 }
 
+def Llama_WeightPacking : I32EnumAttr<"WeightPacking",
+    "byte layout of a quantized weight", [
+    I32EnumAttrCase<"Rows", 0, "rows">,
+    I32EnumAttrCase<"R16", 1, "r16">
+  ]> {
+  let cppNamespace = "::llamac::llama";
+  let genSpecializedAttr = 0;
+}
+
 def Llama_RopeScalingKind : I32EnumAttr<"RopeScalingKind",
     "rotary frequency scaling rule", [
     I32EnumAttrCase<"Linear", 0, "linear">,

@@ -29,7 +29,11 @@ void LlamaDialect::registerTypes() {
 
 LogicalResult QTensorType::verify(function_ref<InFlightDiagnostic()> emitError,
                                   ArrayRef<int64_t> shape,
-                                  QuantSchemeAttr scheme) {
+                                  QuantSchemeAttr scheme,
+                                  WeightPacking packing) {
+  if (packing == WeightPacking::R16 && scheme &&
+      scheme.getKind() == QuantKind::Int4)
+    return emitError() << "r16 packing is for q8_0, q4_0 and q4_1 weights";
   if (shape.size() != 2)
     return emitError() << "quantized tensor must be a 2-D matrix, got rank "
                        << shape.size();
@@ -55,10 +59,27 @@ Type QTensorType::parse(AsmParser &parser) {
       parser.parseComma())
     return {};
   QuantSchemeAttr scheme = QuantSchemeAttr::parseBody(parser);
-  if (!scheme || parser.parseGreater())
+  if (!scheme)
+    return {};
+  WeightPacking packing = WeightPacking::Rows;
+  if (succeeded(parser.parseOptionalComma())) {
+    StringRef keyword;
+    SMLoc at = parser.getCurrentLocation();
+    if (parser.parseKeyword("packed") || parser.parseEqual() ||
+        parser.parseKeyword(&keyword))
+      return {};
+    std::optional<WeightPacking> parsed = symbolizeWeightPacking(keyword);
+    if (!parsed) {
+      parser.emitError(at) << "unknown packing '" << keyword
+                           << "' (expected rows or r16)";
+      return {};
+    }
+    packing = *parsed;
+  }
+  if (parser.parseGreater())
     return {};
   return getChecked([&] { return parser.emitError(loc); }, parser.getContext(),
-                    shape, scheme);
+                    shape, scheme, packing);
 }
 
 void QTensorType::print(AsmPrinter &printer) const {
@@ -66,9 +87,17 @@ void QTensorType::print(AsmPrinter &printer) const {
   llvm::interleave(getShape(), printer, "x");
   printer << ", ";
   getScheme().printBody(printer);
+  if (getPacking() != WeightPacking::Rows)
+    printer << ", packed = " << stringifyWeightPacking(getPacking());
   printer << ">";
 }
 
+int64_t QTensorType::getStoredRows() const {
+  if (getPacking() == WeightPacking::R16)
+    return (getRows() + 15) / 16 * 16;
+  return getRows();
+}
+
 int64_t QTensorType::getStorageBytes() const {
-  return getRows() * getScheme().getRowBytes(getCols());
+  return getStoredRows() * getScheme().getRowBytes(getCols());
 }

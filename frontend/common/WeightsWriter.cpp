@@ -125,6 +125,39 @@ std::optional<DType> encodingOf(Type target) {
 
 } // namespace
 
+void llamac::interleaveR16(const std::vector<uint8_t> &rows,
+                           llama::QuantKind kind, int64_t cols,
+                           std::vector<uint8_t> &out) {
+  // See !llama.qtensor's description: per block, the 16 rows' scales (and
+  // q4_1 minimums), then 16 rows x 4 values per 64 bytes.
+  int64_t blockBytes = kind == llama::QuantKind::Q8_0   ? 34
+                       : kind == llama::QuantKind::Q4_0 ? 18
+                                                        : 20;
+  int64_t header = kind == llama::QuantKind::Q4_1 ? 4 : 2;
+  int64_t rowBytes = cols / 32 * blockBytes;
+  out.clear();
+  out.reserve(rows.size());
+  for (int64_t b = 0; b < cols / 32; ++b) {
+    auto block = [&](int r) {
+      return rows.data() + r * rowBytes + b * blockBytes;
+    };
+    for (int r = 0; r < 16; ++r) // scales
+      out.insert(out.end(), block(r), block(r) + 2);
+    if (kind == llama::QuantKind::Q4_1)
+      for (int r = 0; r < 16; ++r) // minimums
+        out.insert(out.end(), block(r) + 2, block(r) + 4);
+    int groups = kind == llama::QuantKind::Q8_0 ? 8 : 4;
+    for (int j = 0; j < groups; ++j)
+      for (int r = 0; r < 16; ++r)
+        for (int i = 0; i < 4; ++i) {
+          uint8_t byte = block(r)[header + 4 * j + i];
+          // q8_0 values biased to unsigned for u8 x s8 dot products; q4
+          // bytes already hold values 4j+i (low) and 16+4j+i (high).
+          out.push_back(kind == llama::QuantKind::Q8_0 ? byte ^ 0x80 : byte);
+        }
+  }
+}
+
 void llamac::decodeRow(DType dtype, const uint8_t *row, int64_t cols,
                        float *out) {
   switch (dtype) {
@@ -294,6 +327,28 @@ llvm::Expected<uint64_t> llamac::writeWeightsBlob(ModuleOp module,
                                source->file.c_str(), source->name.c_str(),
                                static_cast<long long>(source->numElements()),
                                static_cast<long long>(rows * cols));
+    auto packed = dyn_cast<llama::QTensorType>(type);
+    if (packed && packed.getPacking() == llama::WeightPacking::R16) {
+      // Canonical blocks for 16 rows at a time, then interleaved.
+      llama::QTensorType rowsType = llama::QTensorType::get(
+          type.getContext(), packed.getShape(), packed.getScheme());
+      std::vector<uint8_t> canonical, interleaved;
+      int64_t rowBytes = packed.getScheme().getRowBytes(cols);
+      for (int64_t r = 0; r < rows; r += 16) {
+        canonical.clear();
+        int64_t n = std::min<int64_t>(16, rows - r);
+        if (llvm::Error error =
+                convertRows(*source, rowsType, r, n, cols, canonical))
+          return std::move(error);
+        canonical.resize(16 * rowBytes, 0); // zero rows pad the last group
+        interleaveR16(canonical, packed.getScheme().getKind(), cols,
+                      interleaved);
+        out.write(reinterpret_cast<const char *>(interleaved.data()),
+                  interleaved.size());
+        cursor += interleaved.size();
+      }
+      continue;
+    }
     // Convert in chunks of rows to bound memory.
     int64_t rowsPerChunk =
         std::max<int64_t>(1, (4 << 20) / std::max<int64_t>(1, cols * 4));

@@ -14,6 +14,7 @@
 #ifndef LLAMAC_FRONTEND_COMMON_WEIGHTSWRITER_H
 #define LLAMAC_FRONTEND_COMMON_WEIGHTSWRITER_H
 
+#include "dialects/Llama/LlamaOps.h"
 #include "frontend/common/Model.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -48,6 +49,11 @@ llvm::Expected<uint64_t> writeWeightsBlob(mlir::ModuleOp module,
 llvm::Error convertRows(const TensorSource &source, mlir::Type target,
                         int64_t firstRow, int64_t rows, int64_t cols,
                         std::vector<uint8_t> &out);
+
+/// Rearranges 16 rows of canonical GGML blocks (q8_0, q4_0, q4_1) into the
+/// r16 layout of !llama.qtensor.
+void interleaveR16(const std::vector<uint8_t> &rows, llama::QuantKind kind,
+                   int64_t cols, std::vector<uint8_t> &out);
 
 /// Decodes one row of `cols` values stored as `dtype` into floats.
 void decodeRow(DType dtype, const uint8_t *row, int64_t cols, float *out);

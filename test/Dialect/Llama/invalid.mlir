@@ -413,3 +413,13 @@ func.func @argmax_tokens(%l: tensor<2x100xf32>) {
   %0 = llama.argmax %l : tensor<2x100xf32> -> tensor<1xi32>
   return
 }
+
+// -----
+
+// expected-error @+1 {{r16 packing is for q8_0, q4_0 and q4_1 weights}}
+func.func @int4_packed(%w: !llama.qtensor<64x64, int4<block = 32>, packed = r16>) { return }
+
+// -----
+
+// expected-error @+1 {{unknown packing 'r8' (expected rows or r16)}}
+func.func @unknown_packing(%w: !llama.qtensor<64x64, q8_0, packed = r8>) { return }

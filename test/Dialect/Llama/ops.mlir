@@ -23,6 +23,8 @@ func.func @params() -> (tensor<576x1536xf32>, !llama.qtensor<1536x576, q8_0>,
   %4 = llama.param "w4" : !llama.qtensor<4096x4096, int4<block = 128>>
   // CHECK: !llama.qtensor<4096x4096, int4<block = 32, zero_points>>
   %5 = llama.param "w5" : !llama.qtensor<4096x4096, int4<block = 32, zero_points>>
+  // CHECK: !llama.qtensor<1536x576, q4_0, packed = r16>
+  %7 = llama.param "packed" : !llama.qtensor<1536x576, q4_0, packed = r16>
   // CHECK: llama.param "norm" : tensor<576xbf16>
   %6 = llama.param "norm" : tensor<576xbf16>
   return %0, %1, %2, %3, %4, %5, %6 : tensor<576x1536xf32>, !llama.qtensor<1536x576, q8_0>,
