@@ -167,7 +167,8 @@ def run_llamac(exe, vocab, threads):
     ids = ",".join(map(str, prompt_ids(vocab)))
     out = subprocess.run(["/usr/bin/time", "-f", "%M", exe, "--tokens", ids,
                           "-n", str(DECODE_TOKENS + 1), "--threads", str(threads),
-                          "--ignore-eos"], capture_output=True, text=True, check=True)
+                          "--ignore-eos"], stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE, text=True, check=True)
     lines = out.stderr.strip().splitlines()
     m = re.search(r"prefill: (\d+) tok, ([\d.]+) tok/s; decode: (\d+) tok, ([\d.]+) tok/s",
                   lines[-2])
@@ -304,6 +305,8 @@ def main():
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--quick", action="store_true")
     p.add_argument("--reps", type=int)
+    p.add_argument("--only", help="comma-separated model:type pairs, e.g. tinyllama:q4_0")
+    p.add_argument("--threads", help="comma-separated thread counts")
     a = p.parse_args()
     os.makedirs(WORK, exist_ok=True)
     if a.quick:
@@ -313,6 +316,10 @@ def main():
         plan = [("smollm2", t) for t in ("q4_1", "f32", "q8_0", "q4_0")]
         plan += [(s, t) for s in ("stories110m", "tinyllama") for t in ("f32", "f16", "q8_0", "q4_0")]
         threads_list, reps = [1, 2], a.reps or 3
+    if a.only:
+        plan = [tuple(item.split(":")) for item in a.only.split(",")]
+    if a.threads:
+        threads_list = [int(t) for t in a.threads.split(",")]
     try:
         import llama_cpp  # noqa: F401
     except ImportError:
@@ -344,7 +351,10 @@ def main():
                 rows.append(row)
                 log(f"  {tool:9s} {threads}T decode {row['decode_tok_s']:8.1f} "
                     f"prefill {row['prefill_tok_s']:8.1f} tok/s")
-    write_report(rows, compiles, bandwidth, "quick" if a.quick else "full", reps)
+    mode = "quick" if a.quick else "full"
+    if a.only or a.threads:
+        mode = "partial"
+    write_report(rows, compiles, bandwidth, mode, reps)
 
 
 if __name__ == "__main__":

@@ -25,6 +25,14 @@
 
 namespace llamac {
 
+/// Choices the user makes for every target.
+struct CodegenOptions {
+  /// Multiply quantized weights with activations quantized to 8 bits per
+  /// block of 32 where the target has 8-bit dot products (faster, and
+  /// within ~1% of f32, as llama.cpp does), instead of in f32.
+  bool int8Activations = true;
+};
+
 class Target {
 public:
   virtual ~Target() = default;
@@ -38,6 +46,11 @@ public:
   virtual std::string triple() const = 0;
   virtual std::string cpu() const = 0;
   virtual std::string features() const = 0;
+
+  /// Target-specific passes on the llama module before its weights are laid
+  /// out: how the target wants its weights packed.
+  virtual void buildModelPipeline(mlir::OpPassManager &pm,
+                                  const CodegenOptions &options) const {}
 
   /// Lowers the laid-out llama module to the target's kernel level
   /// (`--emit kernels`).

@@ -14,6 +14,7 @@
 #include "codegen/cpu/CPUTarget.h"
 #include "codegen/cpu/Passes.h"
 #include "conversions/Passes.h"
+#include "passes/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
 #include "mlir/Transforms/Passes.h"
@@ -32,20 +33,31 @@ class CPUTarget : public Target {
 public:
   CPUTarget(std::string name, std::string description, std::string triple,
             std::string cpu, std::string features, int64_t vectorWidth,
-            int64_t vectorRegisters)
+            int64_t vectorRegisters, bool int8Dot)
       : name_(std::move(name)), description_(std::move(description)),
         triple_(std::move(triple)), cpu_(std::move(cpu)),
         features_(std::move(features)), vectorWidth_(vectorWidth),
-        vectorRegisters_(vectorRegisters) {}
+        vectorRegisters_(vectorRegisters), int8Dot_(int8Dot) {}
 
   llvm::StringRef name() const override { return name_; }
   std::string description() const override {
-    return llvm::formatv("{0} ({1}, {2}-lane f32 vectors)", description_, cpu_,
-                         vectorWidth_);
+    return llvm::formatv("{0} ({1}, {2}-lane f32 vectors{3})", description_,
+                         cpu_, vectorWidth_,
+                         int8Dot_ ? ", AVX-512 VNNI int8 dot products" : "");
   }
   std::string triple() const override { return triple_; }
   std::string cpu() const override { return cpu_; }
   std::string features() const override { return features_; }
+
+  void buildModelPipeline(OpPassManager &pm,
+                          const CodegenOptions &options) const override {
+    // With 8-bit dot products, quantized weights are packed for them.
+    if (int8Dot_ && options.int8Activations) {
+      LlamaPackWeightsOptions packOptions;
+      packOptions.packing = llama::WeightPacking::R16;
+      pm.addPass(createLlamaPackWeights(packOptions));
+    }
+  }
 
   void buildKernelPipeline(OpPassManager &pm) const override {
     ConvertLlamaToCPUOptions options;
@@ -87,6 +99,7 @@ public:
 private:
   std::string name_, description_, triple_, cpu_, features_;
   int64_t vectorWidth_, vectorRegisters_;
+  bool int8Dot_;
 };
 
 /// The host's features as an LLVM feature string ("+avx2,+fma,-amx-tile").
@@ -121,17 +134,23 @@ void llamac::cpu::registerCPUTargets(TargetRegistry &registry) {
   } else if (triple.isAArch64()) {
     registers = 32;
   }
-  registry.add(std::make_unique<CPUTarget>("cpu", "this machine's CPU", host,
-                                           llvm::sys::getHostCPUName().str(),
-                                           hostFeatures(), width, registers));
+  registry.add(std::make_unique<CPUTarget>(
+      "cpu", "this machine's CPU", host, llvm::sys::getHostCPUName().str(),
+      hostFeatures(), width, registers,
+      triple.isX86() && has("avx512f") && has("avx512vnni")));
 
   if (triple.isX86()) {
-    registry.add(std::make_unique<CPUTarget>(
-        "cpu-generic", "any x86-64 CPU (SSE2)", host, "x86-64", "", 4, 16));
-    registry.add(std::make_unique<CPUTarget>(
-        "cpu-avx2", "x86-64 with AVX2 and FMA", host, "x86-64-v3", "", 8, 16));
+    registry.add(std::make_unique<CPUTarget>("cpu-generic",
+                                             "any x86-64 CPU (SSE2)", host,
+                                             "x86-64", "", 4, 16, false));
+    registry.add(std::make_unique<CPUTarget>("cpu-avx2",
+                                             "x86-64 with AVX2 and FMA", host,
+                                             "x86-64-v3", "", 8, 16, false));
     registry.add(std::make_unique<CPUTarget>(
         "cpu-avx512", "x86-64 with AVX-512 (F, BW, DQ, VL)", host, "x86-64-v4",
-        "", 16, 32));
+        "", 16, 32, false));
+    registry.add(std::make_unique<CPUTarget>(
+        "cpu-avx512-vnni", "x86-64 with AVX-512 and VNNI (Ice Lake, Zen 4)",
+        host, "x86-64-v4", "+avx512vnni", 16, 32, true));
   }
 }

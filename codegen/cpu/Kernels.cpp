@@ -21,6 +21,7 @@
 #include "codegen/cpu/Kernels.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -184,7 +185,9 @@ const char *formatName(WeightFormat format) {
   return "";
 }
 
-int64_t blockBytes(WeightFormat format) {
+} // namespace
+
+int64_t llamac::cpu::blockBytes(WeightFormat format) {
   switch (format) {
   case WeightFormat::Q8_0:
     return 34;
@@ -197,6 +200,8 @@ int64_t blockBytes(WeightFormat format) {
   }
   llvm_unreachable("not a block format");
 }
+
+namespace {
 
 /// Reads the f16 at byte `offset` of row `row` of an i8 matrix, as f32.
 Value loadHalf(ImplicitLocOpBuilder &b, Value bytes, Value row, Value offset) {
@@ -308,9 +313,8 @@ Kernel KernelCache::linear(const WeightLayout &layout, Type biasElement) {
   int64_t width = options_.vectorWidth, tokenTile = options_.tokenTile,
           rowTile = options_.rowTile;
   Type f32 = Float32Type::get(context);
-  std::string name =
-      llvm::formatv("linear_{0}_{1}x{2}{3}", typeName(weight.getElementType()),
-                    rows, cols, hasBias ? "_bias" : "");
+  std::string name = llvm::formatv("linear_{0}_{1}x{2}{3}", weightName(layout),
+                                   rows, cols, hasBias ? "_bias" : "");
   std::string key =
       llvm::formatv("{0}:{1}:{2}:{3}:{4}", name, width, tokenTile, rowTile,
                     hasBias ? typeName(biasElement) : "");
@@ -897,4 +901,243 @@ Kernel KernelCache::argmax(int64_t vocab) {
     });
   };
   return {getOrCreate(name, name, args, body), 1, 0};
+}
+
+//===----------------------------------------------------------------------===//
+// 8-bit dot products (AVX-512 VNNI)
+//===----------------------------------------------------------------------===//
+
+Kernel KernelCache::quantizeActivations(int64_t features) {
+  MLIRContext *context = module_.getContext();
+  Type f32 = Float32Type::get(context), i8 = IntegerType::get(context, 8),
+       i32 = IntegerType::get(context, 32);
+  int64_t blocks = features / 32;
+  std::string name = llvm::formatv("quantize_q8_{0}", features);
+  SmallVector<Type> args = {
+      IndexType::get(context), rowsType(context, features, f32),
+      rowsType(context, features, i8), rowsType(context, blocks, f32),
+      rowsType(context, blocks, i32)};
+  auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
+                  ValueRange a) {
+    Value x = a[1], xq = a[2], xs = a[3], xsum = a[4];
+    auto v32f = VectorType::get({32}, b.getF32Type());
+    auto v32i = VectorType::get({32}, b.getI32Type());
+    forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value t) {
+      forEach(
+          b, index(b, 0), index(b, blocks), index(b, 1),
+          [&](ImplicitLocOpBuilder &b, Value block) {
+            Value k = arith::MulIOp::create(b, block, index(b, 32));
+            Value v = vector::LoadOp::create(b, v32f, x, ValueRange{t, k});
+            Value amax = vector::ReductionOp::create(
+                b, vector::CombiningKind::MAXNUMF, math::AbsFOp::create(b, v));
+            Value scale = arith::DivFOp::create(b, amax, f32Constant(b, 127.0));
+            Value zero = f32Constant(b, 0.0);
+            Value isZero =
+                arith::CmpFOp::create(b, arith::CmpFPredicate::OEQ, amax, zero);
+            Value inverse = arith::SelectOp::create(
+                b, isZero, zero,
+                arith::DivFOp::create(b, f32Constant(b, 127.0), amax));
+            Value scaled = arith::MulFOp::create(b, v, splat(b, inverse, 32));
+            Value q = arith::FPToSIOp::create(
+                b, v32i, math::RoundEvenOp::create(b, scaled));
+            Value sum =
+                vector::ReductionOp::create(b, vector::CombiningKind::ADD, q);
+            vector::StoreOp::create(
+                b,
+                arith::TruncIOp::create(b, VectorType::get({32}, b.getI8Type()),
+                                        q),
+                xq, ValueRange{t, k});
+            memref::StoreOp::create(b, scale, xs, ValueRange{t, block});
+            memref::StoreOp::create(b, sum, xsum, ValueRange{t, block});
+          });
+    });
+  };
+  return {getOrCreate(name, name, args, body), 1, 0};
+}
+
+Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement) {
+  MLIRContext *context = module_.getContext();
+  WeightFormat format = layout.format;
+  int64_t rows = layout.rows, cols = layout.cols, blocks = cols / 32;
+  int64_t groups = (rows + 15) / 16;
+  int64_t groupBlockBytes = 16 * blockBytes(format);
+  int64_t headerBytes = format == WeightFormat::Q4_1 ? 64 : 32;
+  int64_t tokenTile = options_.tokenTile;
+  bool hasBias = static_cast<bool>(biasElement);
+  Type f32 = Float32Type::get(context), i8 = IntegerType::get(context, 8),
+       i32 = IntegerType::get(context, 32);
+  std::string name =
+      llvm::formatv("linear_vnni_{0}_{1}x{2}{3}", formatName(format), rows,
+                    cols, hasBias ? "_bias" : "");
+  std::string key = llvm::formatv("{0}:{1}:{2}", name, tokenTile,
+                                  hasBias ? typeName(biasElement) : "");
+  SmallVector<Type> args = {IndexType::get(context),
+                            rowsType(context, cols, i8),
+                            rowsType(context, blocks, f32),
+                            rowsType(context, blocks, i32),
+                            layout.memref,
+                            rowsType(context, rows, f32)};
+  if (hasBias)
+    args.push_back(MemRefType::get({rows}, biasElement));
+
+  auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
+                  ValueRange a) {
+    Value tokens = a[0], xq = a[1], xs = a[2], xsum = a[3], w = a[4], y = a[5];
+    Value bias = hasBias ? a[6] : Value();
+    auto v16f = VectorType::get({16}, f32);
+    auto v16i = VectorType::get({16}, i32);
+    auto v64b = VectorType::get({64}, i8);
+    Value totalBytes = index(b, groups * blocks * groupBlockBytes);
+    StringAttr dot = b.getStringAttr("llvm.x86.avx512.vpdpbusd.512");
+    auto vpdpbusd = [&](ImplicitLocOpBuilder &b, Value acc, Value u8,
+                        Value s8) -> Value {
+      return LLVM::CallIntrinsicOp::create(b, v16i, dot,
+                                           ValueRange{acc, u8, s8})
+          .getResult(0);
+    };
+    // Four int8 activations, broadcast to every 32-bit lane.
+    auto broadcast4 = [&](ImplicitLocOpBuilder &b, Value t, Value k) {
+      Value four = vector::LoadOp::create(b, VectorType::get({4}, i8), xq,
+                                          ValueRange{t, k});
+      Value word = vector::ExtractOp::create(
+          b, vector::BitCastOp::create(b, VectorType::get({1}, i32), four),
+          ArrayRef<int64_t>{0});
+      return vector::BitCastOp::create(
+          b, v64b, vector::BroadcastOp::create(b, v16i, word));
+    };
+    auto halfVector = [&](ImplicitLocOpBuilder &b, Value offset) {
+      Value raw = vector::LoadOp::create(b, VectorType::get({32}, i8), w,
+                                         ValueRange{offset});
+      Value halves = vector::BitCastOp::create(
+          b, VectorType::get({16}, b.getF16Type()), raw);
+      return arith::ExtFOp::create(b, v16f, halves).getResult();
+    };
+
+    // Rows [16 g, 16 g + 16) against tokens [t0, t0 + mt).
+    auto tile = [&](ImplicitLocOpBuilder &b, Value group, Value t0,
+                    int64_t mt) {
+      SmallVector<Value> tokenIndex;
+      for (int64_t i = 0; i < mt; ++i)
+        tokenIndex.push_back(arith::AddIOp::create(b, t0, index(b, i)));
+      Value groupBase =
+          arith::MulIOp::create(b, group, index(b, blocks * groupBlockBytes));
+      SmallVector<Value> acc(mt, zeroVector(b, 16));
+      acc = forAccumulate(
+          b, index(b, 0), index(b, blocks), index(b, 1), acc,
+          [&](ImplicitLocOpBuilder &b, Value block, ValueRange carried) {
+            Value base = arith::AddIOp::create(
+                b, groupBase,
+                arith::MulIOp::create(b, block, index(b, groupBlockBytes)));
+            // Stream ahead: the next blocks of this group of rows.
+            Value ahead = arith::MinUIOp::create(
+                b, arith::AddIOp::create(b, base, index(b, 2048)),
+                arith::SubIOp::create(b, totalBytes, index(b, 1)));
+            memref::PrefetchOp::create(b, w, ValueRange{ahead},
+                                       /*isWrite=*/false,
+                                       /*localityHint=*/3,
+                                       /*isDataCache=*/true);
+            Value scales = halfVector(b, base);
+            Value minimums =
+                format == WeightFormat::Q4_1
+                    ? halfVector(b,
+                                 arith::AddIOp::create(b, base, index(b, 32)))
+                    : Value();
+            Value values =
+                arith::AddIOp::create(b, base, index(b, headerBytes));
+            Value k0 = arith::MulIOp::create(b, block, index(b, 32));
+            // Two accumulators per token break the dependency chain.
+            SmallVector<Value> dots(2 * mt, arith::ConstantOp::create(
+                                                b, v16i, b.getZeroAttr(v16i)));
+            int chain = 0;
+            auto accumulate = [&](Value weights, int64_t kOffset) {
+              Value k = arith::AddIOp::create(b, k0, index(b, kOffset));
+              for (int64_t i = 0; i < mt; ++i)
+                dots[2 * i + chain] = vpdpbusd(b, dots[2 * i + chain], weights,
+                                               broadcast4(b, tokenIndex[i], k));
+              chain ^= 1;
+            };
+            if (format == WeightFormat::Q8_0) {
+              for (int64_t j = 0; j < 8; ++j)
+                accumulate(
+                    vector::LoadOp::create(b, v64b, w,
+                                           ValueRange{arith::AddIOp::create(
+                                               b, values, index(b, 64 * j))}),
+                    4 * j);
+            } else {
+              auto mask = arith::ConstantOp::create(
+                  b, v64b,
+                  DenseElementsAttr::get(v64b, b.getI8IntegerAttr(15)));
+              auto four = arith::ConstantOp::create(
+                  b, v64b, DenseElementsAttr::get(v64b, b.getI8IntegerAttr(4)));
+              for (int64_t j = 0; j < 4; ++j) {
+                Value raw =
+                    vector::LoadOp::create(b, v64b, w,
+                                           ValueRange{arith::AddIOp::create(
+                                               b, values, index(b, 64 * j))});
+                accumulate(arith::AndIOp::create(b, raw, mask), 4 * j);
+                accumulate(arith::ShRUIOp::create(b, raw, four), 16 + 4 * j);
+              }
+            }
+            SmallVector<Value> next;
+            for (int64_t i = 0; i < mt; ++i) {
+              Value dotsum =
+                  arith::AddIOp::create(b, dots[2 * i], dots[2 * i + 1]);
+              Value s = memref::LoadOp::create(
+                  b, xs, ValueRange{tokenIndex[i], block});
+              Value sum = memref::LoadOp::create(
+                  b, xsum, ValueRange{tokenIndex[i], block});
+              // Undo the weights' offset: q8_0 values were biased by 128,
+              // q4_0 values by 8 (sum over the block of offset * x).
+              if (format != WeightFormat::Q4_1) {
+                int64_t offset = format == WeightFormat::Q8_0 ? 128 : 8;
+                Value correction = arith::MulIOp::create(
+                    b, sum, arith::ConstantIntOp::create(b, i32, offset));
+                dotsum = arith::SubIOp::create(
+                    b, dotsum,
+                    vector::BroadcastOp::create(b, v16i, correction));
+              }
+              Value product = arith::SIToFPOp::create(b, v16f, dotsum);
+              Value factor = arith::MulFOp::create(b, scales, splat(b, s, 16));
+              Value updated =
+                  vector::FMAOp::create(b, product, factor, carried[i]);
+              if (minimums) {
+                // q4_1: + m * sum(x) = m * s * sum(xq)
+                Value xTotal = arith::MulFOp::create(
+                    b, s, arith::SIToFPOp::create(b, f32, sum));
+                updated = vector::FMAOp::create(b, minimums,
+                                                splat(b, xTotal, 16), updated);
+              }
+              next.push_back(updated);
+            }
+            return next;
+          });
+      Value row0 = arith::MulIOp::create(b, group, index(b, 16));
+      Value valid = arith::MinUIOp::create(
+          b, index(b, 16), arith::SubIOp::create(b, index(b, rows), row0));
+      Value laneMask = rows % 16 ? mask(b, 16, valid) : Value();
+      for (int64_t i = 0; i < mt; ++i) {
+        Value out = acc[i];
+        if (bias)
+          out = arith::AddFOp::create(b, out,
+                                      loadF32(b, bias, {row0}, 16, laneMask));
+        storeF32(b, out, y, {tokenIndex[i], row0}, laneMask);
+      }
+    };
+
+    forEach(b, begin, end, index(b, 1),
+            [&](ImplicitLocOpBuilder &b, Value group) {
+              Value fullTokens = arith::MulIOp::create(
+                  b, arith::DivUIOp::create(b, tokens, index(b, tokenTile)),
+                  index(b, tokenTile));
+              forEach(b, index(b, 0), fullTokens, index(b, tokenTile),
+                      [&](ImplicitLocOpBuilder &b, Value t0) {
+                        tile(b, group, t0, tokenTile);
+                      });
+              forEach(b, fullTokens, tokens, index(b, 1),
+                      [&](ImplicitLocOpBuilder &b, Value t) {
+                        tile(b, group, t, 1);
+                      });
+            });
+  };
+  return {getOrCreate(name, key, args, body), 0, groups};
 }

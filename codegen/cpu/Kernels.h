@@ -41,6 +41,9 @@ struct KernelOptions {
 /// or rows of GGML blocks of 32 values (the memref is rows x bytes of i8).
 enum class WeightFormat { Dense, Q8_0, Q4_0, Q4_1 };
 
+/// Bytes of one GGML block of 32 values (Q8_0: 34, Q4_0: 18, Q4_1: 20).
+int64_t blockBytes(WeightFormat format);
+
 /// A weight matrix as a kernel reads it.
 struct WeightLayout {
   mlir::MemRefType memref;
@@ -106,6 +109,20 @@ public:
 
   /// Task args: (rows, x: memref<?xVxf32>, y: memref<?xi32>).
   Kernel argmax(int64_t vocab);
+
+  /// Quantizes activations to int8 per block of 32, for the 8-bit dot
+  /// product kernels: xq = round(x / s), s = max|x| / 127, and the sum of
+  /// each block's xq (to correct for the weights' offset).
+  /// Task args: (rows, x: memref<?xKxf32>, xq: memref<?xKxi8>,
+  /// xs: memref<?x(K/32)xf32>, xsum: memref<?x(K/32)xi32>).
+  Kernel quantizeActivations(int64_t features);
+
+  /// y = x w^T with w packed r16 (see !llama.qtensor) and x quantized by
+  /// quantizeActivations: AVX-512 VNNI dot products of 16 weight rows at a
+  /// time, scaled per block in f32. One task per group of 16 rows.
+  /// Task args: (rows, xq, xs, xsum, w: memref<?xi8>, y: memref<?xNxf32>
+  /// [, bias]).
+  Kernel linearInt8(const WeightLayout &weight, mlir::Type biasElement);
 
 private:
   using BodyBuilder =

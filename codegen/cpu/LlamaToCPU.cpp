@@ -79,6 +79,12 @@ int64_t rowBytes(RankedTensorType type) {
 
 /// The memref type a tensor value is stored as.
 MemRefType bufferType(Type type) {
+  if (auto qtensor = dyn_cast<QTensorType>(type);
+      qtensor && qtensor.getPacking() != WeightPacking::Rows) {
+    // Packed layouts are addressed by byte.
+    return MemRefType::get({qtensor.getStorageBytes()},
+                           IntegerType::get(type.getContext(), 8));
+  }
   if (auto qtensor = dyn_cast<QTensorType>(type)) {
     // Quantized weights are rows of their scheme's bytes.
     return MemRefType::get(
@@ -114,6 +120,11 @@ WeightLayout layoutOf(Value weight, Value buffer) {
   layout.rows = layout.memref.getDimSize(0);
   layout.cols = layout.memref.getDimSize(1);
   return layout;
+}
+
+bool isPacked(Type type) {
+  auto qtensor = dyn_cast<QTensorType>(type);
+  return qtensor && qtensor.getPacking() == WeightPacking::R16;
 }
 
 /// The key of a rotary table: ropes with equal frequencies share one table.
@@ -171,6 +182,15 @@ private:
   std::map<std::vector<double>, int> ropeTables_;
   llvm::DenseMap<Operation *, int> ropeTableOf_;
   llvm::DenseMap<int, Value> ropeTableViews_;
+
+  // Activations quantized to int8 for the 8-bit dot-product kernels: one set
+  // per linear input (q, k and v share theirs), computed before its first
+  // packed linear and kept until its last.
+  struct QuantizedInput {
+    int values, scales, sums; // MemoryPlan ids
+    Value valuesView, scalesView, sumsView;
+  };
+  llvm::DenseMap<Value, QuantizedInput> quantized_;
 
   // Arguments of @llamac_forward.
   Value runtime_, tokens_, pos_, kCache_, vCache_, logits_, weights_, arena_;
@@ -287,6 +307,25 @@ LogicalResult ForwardLowering::plan() {
       plan_.use(it->second, step);
       ropeTableOf_[rope] = it->second;
       arenaValue(rope.getResult(), step);
+    } else if (auto linear = dyn_cast<LinearOp>(op);
+               linear && isPacked(linear.getWeight().getType())) {
+      int64_t features = linear.getInput().getType().getDimSize(1);
+      bool perToken = linear.getInput().getType().isDynamicDim(0);
+      int64_t rows = perToken ? 1 : linear.getInput().getType().getDimSize(0);
+      auto [it, inserted] =
+          quantized_.try_emplace(linear.getInput(), QuantizedInput{});
+      if (inserted) {
+        it->second.values = plan_.add(perToken, rows * features, step);
+        it->second.scales = plan_.add(perToken, rows * features / 32 * 4, step);
+        it->second.sums = plan_.add(perToken, rows * features / 32 * 4, step);
+      }
+      for (int id : {it->second.values, it->second.scales, it->second.sums})
+        plan_.use(id, step);
+      Value result = linear.getResult();
+      if (result == returnedLogits_)
+        buffers_[result] = {Home::Logits};
+      else
+        arenaValue(result, step);
     } else if (isa<EmbeddingOp, RMSNormOp, LinearOp, SwiGLUOp, AddOp, ArgmaxOp>(
                    op)) {
       Value result = op.getResult(0);
@@ -417,6 +456,46 @@ void ForwardLowering::emitOp(Operation *op) {
                           norm.getWeight().getType().getElementType(),
                           norm.getEpsilon().convertToDouble()),
          rowsOf(x), {rowsOf(x), x, w, out});
+  } else if (auto linear = dyn_cast<LinearOp>(op);
+             linear && isPacked(linear.getWeight().getType())) {
+    Value x = bufferOf(linear.getInput()), w = bufferOf(linear.getWeight());
+    Value out = bufferOf(linear.getResult());
+    int64_t features = linear.getInput().getType().getDimSize(1);
+    QuantizedInput &q = quantized_[linear.getInput()];
+    Value rows = rowsOf(x);
+    if (!q.valuesView) {
+      auto view = [&](int id, int64_t perRow, Type element) -> Value {
+        Value offset;
+        SmallVector<Value> sizes;
+        MemRefType type;
+        if (plan_.isPerToken(id)) {
+          offset = arith::AddIOp::create(
+              b_, index(plan_.fixedBytes()),
+              arith::MulIOp::create(b_, tokenCount_, index(plan_.offset(id))));
+          sizes.push_back(tokenCount_);
+          type = MemRefType::get({ShapedType::kDynamic, perRow}, element);
+        } else {
+          offset = index(plan_.offset(id));
+          type = MemRefType::get(
+              {linear.getInput().getType().getDimSize(0), perRow}, element);
+        }
+        return memref::ViewOp::create(b_, type, arena_, offset, sizes);
+      };
+      q.valuesView = view(q.values, features, b_.getI8Type());
+      q.scalesView = view(q.scales, features / 32, b_.getF32Type());
+      q.sumsView = view(q.sums, features / 32, b_.getI32Type());
+      call(kernels_.quantizeActivations(features), rows,
+           {rows, x, q.valuesView, q.scalesView, q.sumsView});
+    }
+    SmallVector<Value> args = {rows, q.valuesView, q.scalesView, q.sumsView,
+                               w,    out};
+    Type biasElement;
+    if (Value bias = linear.getBias()) {
+      args.push_back(bufferOf(bias));
+      biasElement = cast<RankedTensorType>(bias.getType()).getElementType();
+    }
+    call(kernels_.linearInt8(layoutOf(linear.getWeight(), w), biasElement),
+         rows, args);
   } else if (auto linear = dyn_cast<LinearOp>(op)) {
     Value x = bufferOf(linear.getInput()), w = bufferOf(linear.getWeight());
     Value out = bufferOf(linear.getResult());

@@ -62,6 +62,15 @@ class Model:
         return ids, logits, result
 
 
+@pytest.fixture(scope="session")
+def int8_dot(llamac):
+    """Whether the host target multiplies quantized weights with 8-bit
+    activations (then --activation-precision int8 changes the numerics)."""
+    out = run([llamac, "targets"]).stdout
+    host = next(line for line in out.splitlines() if line.startswith("cpu "))
+    return "int8 dot products" in host
+
+
 @pytest.fixture
 def model_factory(llamac, tmp_path):
     def make(name, args=(), compile_args=()):

@@ -22,8 +22,13 @@ def _field(reader, key):
 
 
 class GGUFLlama(reference.Llama):
-    def __init__(self, path):  # noqa: D401 (reads the GGUF instead of a directory)
+    def __init__(self, path, int8=False):  # noqa: D401 (reads a GGUF file)
+        """`int8`: model the 8-bit activations of int8 dot-product kernels
+        for every block-quantized matrix."""
         reader = gguf.GGUFReader(path)
+        quantized_types = {gguf.GGMLQuantizationType.Q8_0, gguf.GGMLQuantizationType.Q4_0,
+                           gguf.GGMLQuantizationType.Q4_1}
+        self.int8 = set()
         heads = _field(reader, "llama.attention.head_count")
         kv_heads = _field(reader, "llama.attention.head_count_kv")
         hidden = _field(reader, "llama.embedding_length")
@@ -52,6 +57,8 @@ class GGUFLlama(reference.Llama):
             elif rest_is(t.name, "attn_k.weight"):
                 array = array[np.argsort(make_gguf.permute(np.arange(shape[0]), kv_heads))]
             self.w[name] = array
+            if int8 and array.ndim == 2 and t.tensor_type in quantized_types:
+                self.int8.add(name)
         self.config["tie_word_embeddings"] = "output.weight" not in names
         self.config["vocab_size"] = self.w["model.embed_tokens.weight"].shape[0]
         self.hidden = hidden

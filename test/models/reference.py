@@ -19,9 +19,13 @@ import safetensors_io
 
 
 class Llama:
-    def __init__(self, directory, weights=None):
+    def __init__(self, directory, weights=None, int8=()):
         """`weights`, when given, replaces the checkpoint's tensors (for
-        example by what a quantized file decodes to)."""
+        example by what a quantized file decodes to). `int8` names the
+        matrices whose products use activations quantized to 8 bits per
+        block of 32 (s = max|x| / 127, round half to even), as int8 dot
+        product kernels compute them."""
+        self.int8 = set(int8)
         with open(os.path.join(directory, "config.json")) as f:
             self.config = c = json.load(f)
         self.w = {}
@@ -76,8 +80,33 @@ class Llama:
         rotated = np.concatenate([-x[..., half:], x[..., :half]], axis=-1)
         return x * cos + rotated * sin
 
+    # The smallest distance, in quantization steps, from a scaled activation
+    # to a rounding boundary (k + 1/2) since the last reset. Float32 kernels
+    # compute activations that differ from these float64 ones by ~1e-5
+    # steps, so where the margin is wider they round every value the same
+    # way and match tightly; where it is narrower, one value may round the
+    # other way, which moves the logits by up to the int8 error itself.
+    tie_margin = math.inf
+
+    def quantize_activations(self, x):
+        """x as 8-bit integers per block of 32 times a per-block scale."""
+        blocks = x.reshape(*x.shape[:-1], -1, 32)
+        amax = np.abs(blocks).max(axis=-1, keepdims=True)
+        inverse = np.where(amax == 0, 0.0, 127.0 / np.where(amax == 0, 1.0, amax))
+        scaled = blocks * inverse
+        distance = np.abs(np.abs(scaled) % 1.0 - 0.5)
+        self.tie_margin = min(self.tie_margin, float(distance.min()))
+        q = np.round(scaled.astype(np.float32))
+        return (q * (amax / 127.0)).reshape(x.shape)
+
+    def matmul(self, x, name):
+        w = self.w[name]
+        if name in self.int8:
+            x = self.quantize_activations(x)
+        return x @ w.T
+
     def linear(self, x, name):
-        y = x @ self.w[name + ".weight"].T
+        y = self.matmul(x, name + ".weight")
         if name + ".bias" in self.w:
             y = y + self.w[name + ".bias"]
         return y
@@ -110,15 +139,17 @@ class Llama:
             up = self.linear(y, p + "mlp.up_proj")
             h = h + self.linear(gate / (1 + np.exp(-gate)) * up, p + "mlp.down_proj")
         h = self.rms_norm(h, self.w["model.norm.weight"], self.eps)
-        head = self.w["model.embed_tokens.weight" if self.tied else "lm_head.weight"]
-        return h @ head.T
+        return self.matmul(h, "model.embed_tokens.weight" if self.tied else "lm_head.weight")
 
     def greedy(self, prompt, steps):
         """Greedy ids and the logits each was chosen from, (steps, vocab)."""
         tokens = list(prompt)
         ids, rows = [], []
+        self.margins = []  # tie_margin of each step's forward pass
         for _ in range(steps):
+            self.tie_margin = math.inf
             logits = self.forward(tokens)[-1]
+            self.margins.append(self.tie_margin)
             rows.append(logits)
             nxt = int(np.argmax(logits))
             ids.append(nxt)

@@ -137,6 +137,13 @@ cl::opt<std::string> quantize(
              "q4_1"),
     cl::sub(compileCommand), cl::cat(compileCategory));
 
+cl::opt<std::string> activationPrecision(
+    "activation-precision", cl::init("int8"),
+    cl::desc("How quantized weights meet activations: int8 (quantized per "
+             "block of 32, 8-bit dot products, where the target has them; "
+             "the default) or f32"),
+    cl::sub(compileCommand), cl::cat(compileCategory));
+
 cl::opt<int64_t> maxChunk(
     "max-chunk", cl::init(256),
     cl::desc("Most tokens per forward call; longer prompts are processed in "
@@ -304,6 +311,10 @@ int compile(const char *argv0) {
   if (maxContext < 0)
     return fail(llvm::formatv("--max-context {0} must be positive",
                               maxContext.getValue()));
+  if (activationPrecision != "int8" && activationPrecision != "f32")
+    return fail(llvm::formatv("--activation-precision '{0}' is not int8 or "
+                              "f32",
+                              activationPrecision.getValue()));
   if (maxChunk < 1)
     return fail(llvm::formatv("--max-chunk {0} must be at least 1",
                               maxChunk.getValue()));
@@ -371,6 +382,9 @@ int compile(const char *argv0) {
     options.scheme = *quantKind;
     modelPasses.addPass(createLlamaQuantize(options));
   }
+  CodegenOptions codegenOptions;
+  codegenOptions.int8Activations = activationPrecision == "int8";
+  target->buildModelPipeline(modelPasses, codegenOptions);
   modelPasses.addPass(createLlamaLayoutWeights());
   if (failed(modelPasses.run(*module)))
     return fail("the model-level passes failed");
@@ -755,7 +769,7 @@ int tokenize() {
 int listTargets() {
   registerAllTargets();
   for (const auto &target : TargetRegistry::get().targets())
-    llvm::outs() << llvm::formatv("{0,-12} {1}\n", target->name(),
+    llvm::outs() << llvm::formatv("{0,-16} {1}\n", target->name(),
                                   target->description());
   return 0;
 }
