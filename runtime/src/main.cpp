@@ -49,11 +49,13 @@ struct Options {
   bool tokenize = false;
   std::string dump_logits;
   std::string weights;
+  std::string perplexity; // a text file to score
 };
 
 void print_usage(const char *argv0, FILE *out) {
   fprintf(out,
-          "usage: %s (--prompt TEXT | --tokens ID,ID,...) [options]\n"
+          "usage: %s (--prompt TEXT | --tokens ID,ID,... | --perplexity "
+          "FILE) [options]\n"
           "\n"
           "Generates text with the model compiled into this executable.\n"
           "\n"
@@ -81,6 +83,13 @@ void print_usage(const char *argv0, FILE *out) {
           "token\n"
           "  --weights FILE       read weights from FILE instead of the "
           "executable\n"
+          "  --perplexity FILE    score FILE's text (its first --ctx tokens):"
+          "\n"
+          "                       print 'perplexity: P over N tokens'; with "
+          "--print-ids,\n"
+          "                       the most likely next id at each position; "
+          "with\n"
+          "                       --tokenize, the ids scored\n"
           "  -h, --help           show this help\n"
           "\n"
           "The last line on stderr is 'prefill: N tok, X tok/s; decode: M "
@@ -219,6 +228,10 @@ int parse_args(int argc, char **argv, Options *out) {
       if (!(value = need(i, arg)))
         return 2;
       out->dump_logits = value;
+    } else if (!strcmp(arg, "--perplexity")) {
+      if (!(value = need(i, arg)))
+        return 2;
+      out->perplexity = value;
     } else if (!strcmp(arg, "--weights")) {
       if (!(value = need(i, arg)))
         return 2;
@@ -228,11 +241,100 @@ int parse_args(int argc, char **argv, Options *out) {
       return 2;
     }
   }
+  if (!out->perplexity.empty()) {
+    if (out->has_prompt || out->has_tokens) {
+      fprintf(stderr, "error: --perplexity scores its file; it takes no "
+                      "--prompt or --tokens\n");
+      return 2;
+    }
+    return 0;
+  }
   if (out->has_prompt == out->has_tokens) {
     fprintf(stderr, "error: give exactly one of --prompt and --tokens (see "
                     "--help)\n");
     return 2;
   }
+  return 0;
+}
+
+/// Scores a text: each token after the first is predicted from those before
+/// it, one forward call per position (so every position's logits exist).
+int score_text(llamac_model *model, const llamac::runtime::Tokenizer *tokenizer,
+               const Options &opt, FILE *dump) {
+  if (!tokenizer) {
+    fprintf(stderr, "error: --perplexity: this model was compiled without a "
+                    "tokenizer\n");
+    return 1;
+  }
+  FILE *file = fopen(opt.perplexity.c_str(), "rb");
+  if (!file) {
+    fprintf(stderr, "error: cannot read '%s': %s\n", opt.perplexity.c_str(),
+            strerror(errno));
+    return 1;
+  }
+  std::string text;
+  char buffer[65536];
+  for (size_t n; (n = fread(buffer, 1, sizeof buffer, file)) > 0;)
+    text.append(buffer, n);
+  bool failed = ferror(file);
+  fclose(file);
+  if (failed) {
+    fprintf(stderr, "error: reading '%s' failed\n", opt.perplexity.c_str());
+    return 1;
+  }
+  std::vector<int32_t> tokens = tokenizer->encode(text, /*add_special=*/true,
+                                                  /*parse_special=*/false);
+  int32_t ctx = llamac_context_length(model);
+  if (static_cast<int64_t>(tokens.size()) > ctx)
+    tokens.resize(static_cast<size_t>(ctx));
+  if (opt.tokenize) {
+    printf("ids:");
+    for (int32_t id : tokens)
+      printf(" %d", id);
+    printf("\n");
+    return 0;
+  }
+  if (tokens.size() < 2) {
+    fprintf(stderr, "error: --perplexity: '%s' has fewer than 2 tokens\n",
+            opt.perplexity.c_str());
+    return 1;
+  }
+  int32_t vocab = llamac_vocab_size(model);
+  std::vector<float> logits(static_cast<size_t>(vocab));
+  std::vector<int32_t> best;
+  double nll = 0;
+  for (size_t pos = 0; pos + 1 < tokens.size(); ++pos) {
+    if (llamac_forward(model, &tokens[pos], 1, static_cast<int32_t>(pos),
+                       logits.data()) != LLAMAC_OK) {
+      fprintf(stderr, "error: %s\n", llamac_last_error(model));
+      return 1;
+    }
+    if (dump && fwrite(logits.data(), sizeof(float), logits.size(), dump) !=
+                    logits.size()) {
+      fprintf(stderr, "error: writing '%s' failed\n", opt.dump_logits.c_str());
+      return 1;
+    }
+    double top = logits[0];
+    int32_t argmax = 0;
+    for (int32_t i = 1; i < vocab; ++i)
+      if (logits[i] > top) {
+        top = logits[i];
+        argmax = i;
+      }
+    double sum = 0;
+    for (float v : logits)
+      sum += std::exp(static_cast<double>(v) - top);
+    nll += top + std::log(sum) - logits[tokens[pos + 1]];
+    best.push_back(argmax);
+  }
+  if (opt.print_ids) {
+    printf("ids:");
+    for (int32_t id : best)
+      printf(" %d", id);
+    printf("\n");
+  }
+  printf("perplexity: %.6f over %zu tokens\n",
+         std::exp(nll / static_cast<double>(best.size())), best.size());
   return 0;
 }
 
@@ -264,6 +366,21 @@ int main(int argc, char **argv) {
 
   const llamac::runtime::Tokenizer *tokenizer =
       llamac_model_tokenizer(model.get());
+  if (!opt.perplexity.empty()) {
+    FILE *dump = nullptr;
+    if (!opt.dump_logits.empty() &&
+        !(dump = fopen(opt.dump_logits.c_str(), "wb"))) {
+      fprintf(stderr, "error: cannot write '%s': %s\n", opt.dump_logits.c_str(),
+              strerror(errno));
+      return 1;
+    }
+    int status = score_text(model.get(), tokenizer, opt, dump);
+    if (dump && fclose(dump) != 0 && status == 0) {
+      fprintf(stderr, "error: writing '%s' failed\n", opt.dump_logits.c_str());
+      status = 1;
+    }
+    return status;
+  }
   std::vector<int32_t> prompt;
   if (opt.has_prompt) {
     if (!tokenizer) {

@@ -170,3 +170,38 @@ if __name__ == "__main__":
     p.add_argument("--version", type=int, choices=[2, 3], default=3)
     a = p.parse_args()
     convert(a.hf_dir, a.out, a.type, a.version, a.embed_type)
+
+
+def dequantized_copy(src, dst, type_name="f16"):
+    """A copy of the GGUF file `src` (metadata, tokenizer and all) whose
+    matrices are decoded by the gguf package and stored as `type_name`
+    (f16 or f32): the float model a quantized checkpoint stands for."""
+    reader = gguf.GGUFReader(src)
+    arch = bytes(reader.fields["general.architecture"].parts[-1]).decode()
+    writer = gguf.GGUFWriter(dst, arch)
+    for key, field in reader.fields.items():
+        if key.startswith("GGUF.") or key == "general.architecture":
+            continue
+        kind = field.types[0]
+        if kind == gguf.GGUFValueType.ARRAY:
+            if field.types[1] == gguf.GGUFValueType.STRING:
+                values = [bytes(field.parts[i]) for i in field.data]
+            else:
+                values = [field.parts[i].tolist()[0] for i in field.data]
+            writer.add_array(key, values)
+        elif kind == gguf.GGUFValueType.STRING:
+            writer.add_string(key, bytes(field.parts[field.data[0]]).decode())
+        else:
+            writer.add_key_value(key, field.parts[field.data[0]].tolist()[0], kind)
+    for t in reader.tensors:
+        shape = [int(n) for n in reversed(t.shape)]
+        array = gguf.quants.dequantize(t.data, t.tensor_type).reshape(shape)
+        if array.ndim == 2:
+            array = array.astype(np.float16 if type_name == "f16" else np.float32)
+        else:
+            array = array.astype(np.float32)
+        writer.add_tensor(t.name, array)
+    writer.write_header_to_file()
+    writer.write_kv_data_to_file()
+    writer.write_tensors_to_file()
+    writer.close()

@@ -137,6 +137,12 @@ cl::opt<std::string> quantize(
              "q4_1"),
     cl::sub(compileCommand), cl::cat(compileCategory));
 
+cl::opt<bool> quantizeOutput(
+    "quantize-output",
+    cl::desc("With --quantize, also quantize the token embedding table and "
+             "the output layer (kept in their float type otherwise)"),
+    cl::sub(compileCommand), cl::cat(compileCategory));
+
 cl::opt<std::string> activationPrecision(
     "activation-precision", cl::init("int8"),
     cl::desc("How quantized weights meet activations: int8 (quantized per "
@@ -326,6 +332,8 @@ int compile(const char *argv0) {
                                 "q4_0, q4_1",
                                 quantize.getValue()));
   }
+  if (quantizeOutput && !quantKind)
+    return fail("--quantize-output needs --quantize q8_0, q4_0 or q4_1");
   std::string runtimeDir;
   if (emit == Emit::Exe || emit == Emit::Lib) {
     llvm::Expected<std::string> dir = runtimeDirectory(argv0);
@@ -380,6 +388,7 @@ int compile(const char *argv0) {
   if (quantKind) {
     LlamaQuantizeOptions options;
     options.scheme = *quantKind;
+    options.quantizeOutput = quantizeOutput;
     modelPasses.addPass(createLlamaQuantize(options));
   }
   CodegenOptions codegenOptions;
