@@ -38,10 +38,17 @@ struct LlamaPackWeightsPass
           qtensor.getScheme().getKind() == QuantKind::Int4)
         continue;
       SmallVector<OpOperand *> linearUses;
-      for (OpOperand &use : param->getUses())
-        if (auto linear = dyn_cast<LinearOp>(use.getOwner()))
-          if (use.get() == linear.getWeight())
+      for (OpOperand &use : param->getUses()) {
+        if (auto linear = dyn_cast<LinearOp>(use.getOwner())) {
+          if (&use == &linear.getWeightMutable())
             linearUses.push_back(&use);
+        } else if (auto multi = dyn_cast<MultiLinearOp>(use.getOwner())) {
+          unsigned first = multi.getWeights().getBeginOperandIndex();
+          if (use.getOperandNumber() >= first &&
+              use.getOperandNumber() < first + multi.getWeights().size())
+            linearUses.push_back(&use);
+        }
+      }
       if (linearUses.empty())
         continue;
       auto packed = QTensorType::get(&getContext(), qtensor.getShape(),

@@ -64,6 +64,99 @@ def LlamaQuantize : Pass<"llama-quantize", "mlir::ModuleOp"> {
   let dependentDialects = ["::llamac::llama::LlamaDialect"];
 }
 
+def LlamaFuseProjections : Pass<"llama-fuse-projections"> {
+  let summary = "Merge products of one input into one llama.multi_linear";
+  let description = [{
+    Replaces the `llama.linear` ops that read the same input (with no bias
+    and no residual, and the same `norm` prologue or none) by one
+    `llama.multi_linear`: the query, key and value projections, the gate and
+    up projections. The weights stay separate parameters, so each keeps its
+    type and layout; a backend computes all the products in one parallel
+    region over one prepared input. Numerics are unchanged: each product is
+    computed as before.
+
+    Before:
+    ```mlir
+    %q = llama.linear %x, %wq : (tensor<?x64xf32>, tensor<64x64xf32>) -> tensor<?x64xf32>
+    %k = llama.linear %x, %wk : (tensor<?x64xf32>, tensor<32x64xf32>) -> tensor<?x32xf32>
+    %v = llama.linear %x, %wv : (tensor<?x64xf32>, tensor<32x64xf32>) -> tensor<?x32xf32>
+    ```
+    After:
+    ```mlir
+    %q, %k, %v = llama.multi_linear %x, [%wq, %wk, %wv]
+        : (tensor<?x64xf32>, tensor<64x64xf32>, tensor<32x64xf32>, tensor<32x64xf32>)
+        -> (tensor<?x64xf32>, tensor<?x32xf32>, tensor<?x32xf32>)
+    ```
+  }];
+  let dependentDialects = ["::llamac::llama::LlamaDialect"];
+}
+
+def LlamaFuseNorm : Pass<"llama-fuse-norm"> {
+  let summary = "Fold an RMSNorm into the prologue of the products it feeds";
+  let description = [{
+    A `llama.rms_norm` whose every use is the input of a `llama.linear` or
+    `llama.multi_linear` without a prologue becomes their `norm` prologue:
+    a backend normalizes each row as it prepares the product's input (on
+    the CPU with int8 activations, inside the quantizer), and the normalized
+    tensor is never stored. Numerics are unchanged.
+
+    Before:
+    ```mlir
+    %n = llama.rms_norm %h, %g eps = 1.0e-05 : tensor<?x64xf32>, tensor<64xf32>
+    %y = llama.linear %n, %w : (tensor<?x64xf32>, tensor<128x64xf32>) -> tensor<?x128xf32>
+    ```
+    After:
+    ```mlir
+    %y = llama.linear %h, %w norm %g eps = 1.0e-05
+        : (tensor<?x64xf32>, tensor<128x64xf32>, tensor<64xf32>) -> tensor<?x128xf32>
+    ```
+  }];
+  let dependentDialects = ["::llamac::llama::LlamaDialect"];
+}
+
+def LlamaFuseSwiGLU : Pass<"llama-fuse-swiglu"> {
+  let summary = "Fold SwiGLU into the prologue of the down projection";
+  let description = [{
+    A `llama.swiglu` whose every use is the input of a `llama.linear`
+    without a prologue becomes their `swiglu` prologue (the gate as input,
+    `up` as the prologue's operand). Numerics are unchanged.
+
+    Before:
+    ```mlir
+    %s = llama.swiglu %gate, %up : tensor<?x128xf32>
+    %y = llama.linear %s, %wd : (tensor<?x128xf32>, tensor<64x128xf32>) -> tensor<?x64xf32>
+    ```
+    After:
+    ```mlir
+    %y = llama.linear %gate, %wd swiglu %up
+        : (tensor<?x128xf32>, tensor<64x128xf32>, tensor<?x128xf32>) -> tensor<?x64xf32>
+    ```
+  }];
+  let dependentDialects = ["::llamac::llama::LlamaDialect"];
+}
+
+def LlamaFuseResidual : Pass<"llama-fuse-residual"> {
+  let summary = "Fold a residual add into the epilogue of the product before it";
+  let description = [{
+    `llama.add %h, %y` where `%y` is a `llama.linear` used only there (and
+    `%h` is defined before it) becomes that linear's `residual` epilogue:
+    the product adds `%h` as it stores its result. Numerics are unchanged
+    (float addition commutes).
+
+    Before:
+    ```mlir
+    %a = llama.linear %o, %wo : (tensor<?x64xf32>, tensor<64x64xf32>) -> tensor<?x64xf32>
+    %h1 = llama.add %h, %a : tensor<?x64xf32>
+    ```
+    After:
+    ```mlir
+    %h1 = llama.linear %o, %wo residual %h
+        : (tensor<?x64xf32>, tensor<64x64xf32>, tensor<?x64xf32>) -> tensor<?x64xf32>
+    ```
+  }];
+  let dependentDialects = ["::llamac::llama::LlamaDialect"];
+}
+
 def LlamaPackWeights : Pass<"llama-pack-weights", "mlir::ModuleOp"> {
   let summary = "Choose the byte layout of quantized linear weights";
   let description = [{

@@ -44,8 +44,14 @@ struct LlamaQuantizePass
   bool canQuantize(OpOperand &use) const {
     Operation *user = use.getOwner();
     if (auto linear = dyn_cast<LinearOp>(user))
-      return use.get() == linear.getWeight() &&
+      return &use == &linear.getWeightMutable() &&
              (quantizeOutput || !isOutputLayer(linear));
+    if (auto multi = dyn_cast<MultiLinearOp>(user))
+      return use.getOperandNumber() >=
+                 multi.getWeights().getBeginOperandIndex() &&
+             use.getOperandNumber() <
+                 multi.getWeights().getBeginOperandIndex() +
+                     multi.getWeights().size();
     if (auto embedding = dyn_cast<EmbeddingOp>(user))
       return quantizeOutput && use.get() == embedding.getTable();
     return false;

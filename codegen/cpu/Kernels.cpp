@@ -304,7 +304,8 @@ func::FuncOp KernelCache::getOrCreate(StringRef name, StringRef key,
 // linear
 //===----------------------------------------------------------------------===//
 
-Kernel KernelCache::linear(const WeightLayout &layout, Type biasElement) {
+Kernel KernelCache::linear(const WeightLayout &layout, Type biasElement,
+                           bool residual) {
   bool hasBias = static_cast<bool>(biasElement);
   MLIRContext *context = module_.getContext();
   MemRefType weight = layout.memref;
@@ -313,8 +314,9 @@ Kernel KernelCache::linear(const WeightLayout &layout, Type biasElement) {
   int64_t width = options_.vectorWidth, tokenTile = options_.tokenTile,
           rowTile = options_.rowTile;
   Type f32 = Float32Type::get(context);
-  std::string name = llvm::formatv("linear_{0}_{1}x{2}{3}", weightName(layout),
-                                   rows, cols, hasBias ? "_bias" : "");
+  std::string name =
+      llvm::formatv("linear_{0}_{1}x{2}{3}{4}", weightName(layout), rows, cols,
+                    hasBias ? "_bias" : "", residual ? "_residual" : "");
   std::string key =
       llvm::formatv("{0}:{1}:{2}:{3}:{4}", name, width, tokenTile, rowTile,
                     hasBias ? typeName(biasElement) : "");
@@ -323,11 +325,14 @@ Kernel KernelCache::linear(const WeightLayout &layout, Type biasElement) {
                             rowsType(context, rows, f32)};
   if (hasBias)
     args.push_back(MemRefType::get({rows}, biasElement));
+  if (residual)
+    args.push_back(rowsType(context, rows, f32));
 
   auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
                   ValueRange a) {
     Value tokens = a[0], x = a[1], w = a[2], y = a[3];
     Value bias = hasBias ? a[4] : Value();
+    Value addend = residual ? a[hasBias ? 5 : 4] : Value();
 
     // One tile of `mt` tokens x `nt` weight rows, accumulated in registers
     // over the reduction dimension.
@@ -396,6 +401,11 @@ Kernel KernelCache::linear(const WeightLayout &layout, Type biasElement) {
               term = arith::ExtFOp::create(b, b.getF32Type(), term);
             sum = arith::AddFOp::create(b, sum, term);
           }
+          if (addend)
+            sum = arith::AddFOp::create(
+                b, sum,
+                memref::LoadOp::create(b, addend,
+                                       {tokenIndex[i], rowIndex[j]}));
           memref::StoreOp::create(b, sum, y, {tokenIndex[i], rowIndex[j]});
         }
     };
@@ -487,6 +497,44 @@ Kernel KernelCache::embedding(const WeightLayout &layout) {
 // rms_norm
 //===----------------------------------------------------------------------===//
 
+/// y[tOut, :] = rms_norm(x[tIn, :]) * weight. Shared by the norm kernel and
+/// the quantizer's norm prologue, so fused and unfused give the same bits.
+static void rmsNormRow(ImplicitLocOpBuilder &b, Value x, Value tIn,
+                       Value weight, Value y, Value tOut, int64_t features,
+                       int64_t width, double epsilon) {
+  // sum_i x[t, i]^2
+  SmallVector<Value> acc = {zeroVector(b, width)};
+  int64_t full = features / width * width;
+  if (full > 0)
+    acc = forAccumulate(
+        b, index(b, 0), index(b, full), index(b, width), acc,
+        [&](ImplicitLocOpBuilder &b, Value i, ValueRange carried) {
+          Value v = loadF32(b, x, {tIn, i}, width);
+          return SmallVector<Value>{vector::FMAOp::create(b, v, v, carried[0])};
+        });
+  if (features % width) {
+    Value v = loadF32(b, x, {tIn, index(b, full)}, width,
+                      mask(b, width, index(b, features % width)));
+    acc[0] = vector::FMAOp::create(b, v, v, acc[0]);
+  }
+  // 1 / sqrt(mean + eps)
+  Value mean = arith::MulFOp::create(b, sumLanes(b, acc[0]),
+                                     f32Constant(b, 1.0 / features));
+  Value inverse = arith::DivFOp::create(
+      b, f32Constant(b, 1.0),
+      math::SqrtOp::create(
+          b, arith::AddFOp::create(b, mean, f32Constant(b, epsilon))));
+  Value scale = splat(b, inverse, width);
+  vectorLoop(b, features, width,
+             [&](ImplicitLocOpBuilder &b, Value i, Value laneMask) {
+               Value v = loadF32(b, x, {tIn, i}, width, laneMask);
+               Value g = loadF32(b, weight, {i}, width, laneMask);
+               Value r = arith::MulFOp::create(
+                   b, arith::MulFOp::create(b, v, scale), g);
+               storeF32(b, r, y, {tOut, i}, laneMask);
+             });
+}
+
 Kernel KernelCache::rmsNorm(int64_t features, Type weightElement,
                             double epsilon) {
   MLIRContext *context = module_.getContext();
@@ -504,38 +552,7 @@ Kernel KernelCache::rmsNorm(int64_t features, Type weightElement,
                   ValueRange a) {
     Value x = a[1], weight = a[2], y = a[3];
     forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value t) {
-      // sum_i x[t, i]^2
-      SmallVector<Value> acc = {zeroVector(b, width)};
-      int64_t full = features / width * width;
-      if (full > 0)
-        acc = forAccumulate(
-            b, index(b, 0), index(b, full), index(b, width), acc,
-            [&](ImplicitLocOpBuilder &b, Value i, ValueRange carried) {
-              Value v = loadF32(b, x, {t, i}, width);
-              return SmallVector<Value>{
-                  vector::FMAOp::create(b, v, v, carried[0])};
-            });
-      if (features % width) {
-        Value v = loadF32(b, x, {t, index(b, full)}, width,
-                          mask(b, width, index(b, features % width)));
-        acc[0] = vector::FMAOp::create(b, v, v, acc[0]);
-      }
-      // 1 / sqrt(mean + eps)
-      Value mean = arith::MulFOp::create(b, sumLanes(b, acc[0]),
-                                         f32Constant(b, 1.0 / features));
-      Value inverse = arith::DivFOp::create(
-          b, f32Constant(b, 1.0),
-          math::SqrtOp::create(
-              b, arith::AddFOp::create(b, mean, f32Constant(b, epsilon))));
-      Value scale = splat(b, inverse, width);
-      vectorLoop(b, features, width,
-                 [&](ImplicitLocOpBuilder &b, Value i, Value laneMask) {
-                   Value v = loadF32(b, x, {t, i}, width, laneMask);
-                   Value g = loadF32(b, weight, {i}, width, laneMask);
-                   Value r = arith::MulFOp::create(
-                       b, arith::MulFOp::create(b, v, scale), g);
-                   storeF32(b, r, y, {t, i}, laneMask);
-                 });
+      rmsNormRow(b, x, t, weight, y, t, features, width, epsilon);
     });
   };
   return {getOrCreate(name, key, args, body), 1, 0};
@@ -833,6 +850,27 @@ static void elementwiseBody(ImplicitLocOpBuilder &b, Value begin, Value end,
   });
 }
 
+/// silu(g) * u = g / (1 + exp(-g)) * u, one vector.
+static Value swigluVector(ImplicitLocOpBuilder &b, Value gate, Value up,
+                          int64_t width) {
+  Value one = splat(b, f32Constant(b, 1.0), width);
+  Value e = math::ExpOp::create(b, arith::NegFOp::create(b, gate));
+  Value silu = arith::DivFOp::create(b, gate, arith::AddFOp::create(b, one, e));
+  return arith::MulFOp::create(b, silu, up);
+}
+
+/// y[tOut, :] = silu(gate[tIn, :]) * up[tIn, :]; shared like rmsNormRow.
+static void swigluRow(ImplicitLocOpBuilder &b, Value gate, Value up, Value tIn,
+                      Value y, Value tOut, int64_t features, int64_t width) {
+  vectorLoop(b, features, width,
+             [&](ImplicitLocOpBuilder &b, Value i, Value laneMask) {
+               Value g = loadF32(b, gate, {tIn, i}, width, laneMask);
+               Value u = loadF32(b, up, {tIn, i}, width, laneMask);
+               storeF32(b, swigluVector(b, g, u, width), y, {tOut, i},
+                        laneMask);
+             });
+}
+
 Kernel KernelCache::swiglu(int64_t features) {
   MLIRContext *context = module_.getContext();
   int64_t width = options_.vectorWidth;
@@ -842,16 +880,10 @@ Kernel KernelCache::swiglu(int64_t features) {
   SmallVector<Type> args = {IndexType::get(context), rowsF32, rowsF32, rowsF32};
   auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
                   ValueRange a) {
-    elementwiseBody(
-        b, begin, end, a, features, width,
-        [&](ImplicitLocOpBuilder &b, Value gate, Value up) {
-          // silu(g) * u = g / (1 + exp(-g)) * u
-          Value one = splat(b, f32Constant(b, 1.0), width);
-          Value e = math::ExpOp::create(b, arith::NegFOp::create(b, gate));
-          Value silu =
-              arith::DivFOp::create(b, gate, arith::AddFOp::create(b, one, e));
-          return arith::MulFOp::create(b, silu, up);
-        });
+    Value gate = a[1], up = a[2], y = a[3];
+    forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value t) {
+      swigluRow(b, gate, up, t, y, t, features, width);
+    });
   };
   return {getOrCreate(name, key, args, body), 1, 0};
 }
@@ -904,30 +936,112 @@ Kernel KernelCache::argmax(int64_t vocab) {
 }
 
 //===----------------------------------------------------------------------===//
+// composite
+//===----------------------------------------------------------------------===//
+
+Kernel KernelCache::composite(ArrayRef<Kernel> parts) {
+  std::string name = "multi", key = "multi";
+  SmallVector<Type> args;
+  SmallVector<int64_t> firstArg, firstTask;
+  int64_t tasks = 0;
+  for (const Kernel &part : parts) {
+    assert(part.perRow == 0 && "composite of fixed task counts only");
+    func::FuncOp task = part.task;
+    name += "_" + task.getSymName().str();
+    key += ":" + task.getSymName().str();
+    firstArg.push_back(static_cast<int64_t>(args.size()));
+    firstTask.push_back(tasks);
+    llvm::append_range(args, task.getFunctionType().getInputs().drop_front(2));
+    tasks += part.fixed;
+  }
+  auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
+                  ValueRange a) {
+    for (auto [i, part] : llvm::enumerate(parts)) {
+      // This part's tasks [first, first + n) clipped to [begin, end).
+      Value first = index(b, firstTask[i]);
+      Value last = index(b, firstTask[i] + part.fixed);
+      Value lo = arith::MaxUIOp::create(b, begin, first);
+      Value hi = arith::MinUIOp::create(b, end, last);
+      Value any = arith::CmpIOp::create(b, arith::CmpIPredicate::ult, lo, hi);
+      auto ifOp = scf::IfOp::create(b, any, /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b);
+      b.setInsertionPointToStart(ifOp.thenBlock());
+      SmallVector<Value> operands = {arith::SubIOp::create(b, lo, first),
+                                     arith::SubIOp::create(b, hi, first)};
+      func::FuncOp task = part.task;
+      int64_t count =
+          static_cast<int64_t>(task.getFunctionType().getNumInputs()) - 2;
+      llvm::append_range(operands, a.slice(firstArg[i], count));
+      func::CallOp::create(b, task, operands);
+    }
+  };
+  return {getOrCreate(name, key, args, body), 0, tasks};
+}
+
+//===----------------------------------------------------------------------===//
 // 8-bit dot products (AVX-512 VNNI)
 //===----------------------------------------------------------------------===//
 
-Kernel KernelCache::quantizeActivations(int64_t features) {
+Kernel KernelCache::quantizeActivations(int64_t features,
+                                        const Prologue &prologue) {
   MLIRContext *context = module_.getContext();
   Type f32 = Float32Type::get(context), i8 = IntegerType::get(context, 8),
        i32 = IntegerType::get(context, 32);
   int64_t blocks = features / 32;
-  std::string name = llvm::formatv("quantize_q8_{0}", features);
-  SmallVector<Type> args = {
-      IndexType::get(context), rowsType(context, features, f32),
-      rowsType(context, features, i8), rowsType(context, blocks, f32),
-      rowsType(context, blocks, i32)};
+  int64_t width = options_.vectorWidth;
+  MemRefType rowsF32 = rowsType(context, features, f32);
+  std::string name, key;
+  SmallVector<Type> args = {IndexType::get(context), rowsF32};
+  switch (prologue.kind) {
+  case Prologue::None:
+    name = key = llvm::formatv("quantize_q8_{0}", features);
+    break;
+  case Prologue::RMSNorm:
+    name = llvm::formatv("rms_norm_quantize_q8_{0}", features);
+    key = llvm::formatv(
+        "{0}:{1}:{2}:{3}", name, width, typeName(prologue.normElement),
+        llvm::utohexstr(llvm::bit_cast<uint64_t>(prologue.epsilon)));
+    args.push_back(MemRefType::get({features}, prologue.normElement));
+    break;
+  case Prologue::SwiGLU:
+    name = llvm::formatv("swiglu_quantize_q8_{0}", features);
+    key = llvm::formatv("{0}:{1}", name, width);
+    args.push_back(rowsF32);
+    break;
+  }
+  llvm::append_range(args, SmallVector<Type>{rowsType(context, features, i8),
+                                             rowsType(context, blocks, f32),
+                                             rowsType(context, blocks, i32)});
   auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
                   ValueRange a) {
-    Value x = a[1], xq = a[2], xs = a[3], xsum = a[4];
+    bool two = prologue.kind != Prologue::None;
+    Value x = a[1], xq = a[two ? 3 : 2], xs = a[two ? 4 : 3],
+          xsum = a[two ? 5 : 4];
     auto v32f = VectorType::get({32}, b.getF32Type());
     auto v32i = VectorType::get({32}, b.getI32Type());
+    // A prologue writes the token's transformed row here first, with the
+    // same code as its own kernel.
+    Value scratch;
+    if (two)
+      scratch = memref::AllocaOp::create(b, MemRefType::get({1, features}, f32),
+                                         ValueRange{}, b.getI64IntegerAttr(64));
     forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value t) {
+      Value source = x, row = t;
+      if (prologue.kind == Prologue::RMSNorm)
+        rmsNormRow(b, x, t, a[2], scratch, index(b, 0), features, width,
+                   prologue.epsilon);
+      else if (prologue.kind == Prologue::SwiGLU)
+        swigluRow(b, x, a[2], t, scratch, index(b, 0), features, width);
+      if (two) {
+        source = scratch;
+        row = index(b, 0);
+      }
       forEach(
           b, index(b, 0), index(b, blocks), index(b, 1),
           [&](ImplicitLocOpBuilder &b, Value block) {
             Value k = arith::MulIOp::create(b, block, index(b, 32));
-            Value v = vector::LoadOp::create(b, v32f, x, ValueRange{t, k});
+            Value v =
+                vector::LoadOp::create(b, v32f, source, ValueRange{row, k});
             Value amax = vector::ReductionOp::create(
                 b, vector::CombiningKind::MAXNUMF, math::AbsFOp::create(b, v));
             Value scale = arith::DivFOp::create(b, amax, f32Constant(b, 127.0));
@@ -952,10 +1066,11 @@ Kernel KernelCache::quantizeActivations(int64_t features) {
           });
     });
   };
-  return {getOrCreate(name, name, args, body), 1, 0};
+  return {getOrCreate(name, key, args, body), 1, 0};
 }
 
-Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement) {
+Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
+                               bool residual) {
   MLIRContext *context = module_.getContext();
   WeightFormat format = layout.format;
   int64_t rows = layout.rows, cols = layout.cols, blocks = cols / 32;
@@ -967,8 +1082,8 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement) {
   Type f32 = Float32Type::get(context), i8 = IntegerType::get(context, 8),
        i32 = IntegerType::get(context, 32);
   std::string name =
-      llvm::formatv("linear_vnni_{0}_{1}x{2}{3}", formatName(format), rows,
-                    cols, hasBias ? "_bias" : "");
+      llvm::formatv("linear_vnni_{0}_{1}x{2}{3}{4}", formatName(format), rows,
+                    cols, hasBias ? "_bias" : "", residual ? "_residual" : "");
   std::string key = llvm::formatv("{0}:{1}:{2}", name, tokenTile,
                                   hasBias ? typeName(biasElement) : "");
   SmallVector<Type> args = {IndexType::get(context),
@@ -979,11 +1094,14 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement) {
                             rowsType(context, rows, f32)};
   if (hasBias)
     args.push_back(MemRefType::get({rows}, biasElement));
+  if (residual)
+    args.push_back(rowsType(context, rows, f32));
 
   auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
                   ValueRange a) {
     Value tokens = a[0], xq = a[1], xs = a[2], xsum = a[3], w = a[4], y = a[5];
     Value bias = hasBias ? a[6] : Value();
+    Value addend = residual ? a[hasBias ? 7 : 6] : Value();
     auto v16f = VectorType::get({16}, f32);
     auto v16i = VectorType::get({16}, i32);
     auto v64b = VectorType::get({64}, i8);
@@ -1120,6 +1238,9 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement) {
         if (bias)
           out = arith::AddFOp::create(b, out,
                                       loadF32(b, bias, {row0}, 16, laneMask));
+        if (addend)
+          out = arith::AddFOp::create(
+              b, out, loadF32(b, addend, {tokenIndex[i], row0}, 16, laneMask));
         storeF32(b, out, y, {tokenIndex[i], row0}, laneMask);
       }
     };

@@ -53,6 +53,13 @@ struct WeightLayout {
 
 /// A task function and how many tasks one call of it has: `perRow * rows +
 /// fixed`, where `rows` is the token count of the call.
+/// What a kernel computes from its input rows before using them.
+struct Prologue {
+  enum Kind { None, RMSNorm, SwiGLU } kind = None;
+  mlir::Type normElement; // RMSNorm: the weight's element type
+  double epsilon = 0;     // RMSNorm
+};
+
 struct Kernel {
   mlir::func::FuncOp task;
   int64_t perRow = 0;
@@ -72,7 +79,9 @@ public:
   /// Dense weights are memref<NxKx{f32,f16,bf16}>; quantized ones are
   /// decoded block by block in registers. A null `biasElement` means no
   /// bias, else the bias is memref<Nx biasElement>.
-  Kernel linear(const WeightLayout &weight, mlir::Type biasElement);
+  /// With `residual`, a last argument memref<?xNxf32> is added to y.
+  Kernel linear(const WeightLayout &weight, mlir::Type biasElement,
+                bool residual = false);
 
   /// y[t, :] = table[tokens[t], :], rows decoded as they are read.
   /// Task args: (rows, tokens: memref<?xi32>, table, y: memref<?xDxf32>).
@@ -115,14 +124,24 @@ public:
   /// each block's xq (to correct for the weights' offset).
   /// Task args: (rows, x: memref<?xKxf32>, xq: memref<?xKxi8>,
   /// xs: memref<?x(K/32)xf32>, xsum: memref<?x(K/32)xi32>).
-  Kernel quantizeActivations(int64_t features);
+  /// A prologue first transforms each row as the rmsNorm / swiglu kernels
+  /// do (the same code, so the same values): task args then take the norm
+  /// weight memref<K x normElement> / the up rows memref<?xKxf32> after x.
+  Kernel quantizeActivations(int64_t features,
+                             const Prologue &prologue = Prologue());
 
   /// y = x w^T with w packed r16 (see !llama.qtensor) and x quantized by
   /// quantizeActivations: AVX-512 VNNI dot products of 16 weight rows at a
   /// time, scaled per block in f32. One task per group of 16 rows.
   /// Task args: (rows, xq, xs, xsum, w: memref<?xi8>, y: memref<?xNxf32>
   /// [, bias]).
-  Kernel linearInt8(const WeightLayout &weight, mlir::Type biasElement);
+  Kernel linearInt8(const WeightLayout &weight, mlir::Type biasElement,
+                    bool residual = false);
+
+  /// One parallel region for several kernels with fixed task counts (the
+  /// products of a llama.multi_linear): tasks are numbered part after part;
+  /// task args are the parts' args concatenated.
+  Kernel composite(llvm::ArrayRef<Kernel> parts);
 
 private:
   using BodyBuilder =

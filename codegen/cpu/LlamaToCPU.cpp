@@ -183,14 +183,37 @@ private:
   llvm::DenseMap<Operation *, int> ropeTableOf_;
   llvm::DenseMap<int, Value> ropeTableViews_;
 
-  // Activations quantized to int8 for the 8-bit dot-product kernels: one set
-  // per linear input (q, k and v share theirs), computed before its first
-  // packed linear and kept until its last.
+  // The input of a product as its kernels read it. Keyed by the input and
+  // the prologue's operand (norm weight or swiglu up; null without), so
+  // products of the same input with the same prologue share one:
+  // - activations quantized to int8 for the 8-bit dot-product kernels,
+  //   computed (prologue included) before the first packed product and
+  //   kept until the last;
+  // - for float kernels, a prologue's result, materialized likewise.
+  using InputKey = std::pair<Value, Value>;
   struct QuantizedInput {
     int values, scales, sums; // MemoryPlan ids
     Value valuesView, scalesView, sumsView;
   };
-  llvm::DenseMap<Value, QuantizedInput> quantized_;
+  llvm::DenseMap<InputKey, QuantizedInput> quantized_;
+  struct MaterializedInput {
+    int id; // MemoryPlan id
+    Value view;
+  };
+  llvm::DenseMap<InputKey, MaterializedInput> materialized_;
+
+  /// The products' ops: llama.linear and llama.multi_linear.
+  struct Product {
+    Value input, norm, up, bias, residual;
+    std::optional<double> eps;
+    SmallVector<Value> weights, results;
+  };
+  static std::optional<Product> productOf(Operation *op);
+  LogicalResult planProduct(const Product &product, int64_t step);
+  void emitProduct(const Product &product);
+  /// A view of arena item `id` as rows of `perRow` elements.
+  Value arenaView(int id, Value tokens, int64_t staticRows, int64_t perRow,
+                  Type element);
 
   // Arguments of @llamac_forward.
   Value runtime_, tokens_, pos_, kCache_, vCache_, logits_, weights_, arena_;
@@ -307,27 +330,16 @@ LogicalResult ForwardLowering::plan() {
       plan_.use(it->second, step);
       ropeTableOf_[rope] = it->second;
       arenaValue(rope.getResult(), step);
-    } else if (auto linear = dyn_cast<LinearOp>(op);
-               linear && isPacked(linear.getWeight().getType())) {
-      int64_t features = linear.getInput().getType().getDimSize(1);
-      bool perToken = linear.getInput().getType().isDynamicDim(0);
-      int64_t rows = perToken ? 1 : linear.getInput().getType().getDimSize(0);
-      auto [it, inserted] =
-          quantized_.try_emplace(linear.getInput(), QuantizedInput{});
-      if (inserted) {
-        it->second.values = plan_.add(perToken, rows * features, step);
-        it->second.scales = plan_.add(perToken, rows * features / 32 * 4, step);
-        it->second.sums = plan_.add(perToken, rows * features / 32 * 4, step);
+    } else if (std::optional<Product> product = productOf(&op)) {
+      if (failed(planProduct(*product, step)))
+        return failure();
+      for (Value result : product->results) {
+        if (result == returnedLogits_)
+          buffers_[result] = {Home::Logits};
+        else
+          arenaValue(result, step);
       }
-      for (int id : {it->second.values, it->second.scales, it->second.sums})
-        plan_.use(id, step);
-      Value result = linear.getResult();
-      if (result == returnedLogits_)
-        buffers_[result] = {Home::Logits};
-      else
-        arenaValue(result, step);
-    } else if (isa<EmbeddingOp, RMSNormOp, LinearOp, SwiGLUOp, AddOp, ArgmaxOp>(
-                   op)) {
+    } else if (isa<EmbeddingOp, RMSNormOp, SwiGLUOp, AddOp, ArgmaxOp>(op)) {
       Value result = op.getResult(0);
       if (result == returnedLogits_)
         buffers_[result] = {Home::Logits};
@@ -438,6 +450,167 @@ void ForwardLowering::call(const Kernel &kernel, Value rows, ValueRange args) {
                              SymbolRefAttr::get(kernel.task), operands);
 }
 
+std::optional<ForwardLowering::Product>
+ForwardLowering::productOf(Operation *op) {
+  Product product;
+  std::optional<APFloat> eps;
+  if (auto linear = dyn_cast<LinearOp>(op)) {
+    product.input = linear.getInput();
+    product.norm = linear.getNorm();
+    eps = linear.getNormEps();
+    product.up = linear.getUp();
+    product.bias = linear.getBias();
+    product.residual = linear.getResidual();
+    product.weights.push_back(linear.getWeight());
+    product.results.push_back(linear.getResult());
+  } else if (auto multi = dyn_cast<MultiLinearOp>(op)) {
+    product.input = multi.getInput();
+    product.norm = multi.getNorm();
+    eps = multi.getNormEps();
+    llvm::append_range(product.weights, multi.getWeights());
+    llvm::append_range(product.results, multi.getResults());
+  } else {
+    return std::nullopt;
+  }
+  if (eps)
+    product.eps = eps->convertToDouble();
+  return product;
+}
+
+LogicalResult ForwardLowering::planProduct(const Product &product,
+                                           int64_t step) {
+  auto inputType = cast<RankedTensorType>(product.input.getType());
+  int64_t features = inputType.getDimSize(1);
+  bool perToken = inputType.isDynamicDim(0);
+  int64_t rows = perToken ? 1 : inputType.getDimSize(0);
+  InputKey key{product.input, product.norm ? product.norm : product.up};
+  bool anyPacked = false, anyFloat = false;
+  for (Value weight : product.weights)
+    (isPacked(weight.getType()) ? anyPacked : anyFloat) = true;
+  if (anyPacked) {
+    auto [it, inserted] = quantized_.try_emplace(key, QuantizedInput{});
+    if (inserted) {
+      it->second.values = plan_.add(perToken, rows * features, step);
+      it->second.scales = plan_.add(perToken, rows * features / 32 * 4, step);
+      it->second.sums = plan_.add(perToken, rows * features / 32 * 4, step);
+    }
+    for (int id : {it->second.values, it->second.scales, it->second.sums})
+      plan_.use(id, step);
+  }
+  if (anyFloat && key.second) {
+    auto [it, inserted] = materialized_.try_emplace(key, MaterializedInput{});
+    if (inserted)
+      it->second.id = plan_.add(perToken, rows * features * 4, step);
+    plan_.use(it->second.id, step);
+  }
+  return success();
+}
+
+Value ForwardLowering::arenaView(int id, Value tokens, int64_t staticRows,
+                                 int64_t perRow, Type element) {
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b_, v);
+  };
+  if (plan_.isPerToken(id)) {
+    Value offset = arith::AddIOp::create(
+        b_, index(plan_.fixedBytes()),
+        arith::MulIOp::create(b_, tokens, index(plan_.offset(id))));
+    return memref::ViewOp::create(
+        b_, MemRefType::get({ShapedType::kDynamic, perRow}, element), arena_,
+        offset, ValueRange{tokens});
+  }
+  return memref::ViewOp::create(b_,
+                                MemRefType::get({staticRows, perRow}, element),
+                                arena_, index(plan_.offset(id)), ValueRange{});
+}
+
+void ForwardLowering::emitProduct(const Product &product) {
+  auto inputType = cast<RankedTensorType>(product.input.getType());
+  int64_t features = inputType.getDimSize(1);
+  int64_t staticRows = inputType.isDynamicDim(0) ? 0 : inputType.getDimSize(0);
+  Value x = bufferOf(product.input);
+  Value rows = rowsOf(x);
+  InputKey key{product.input, product.norm ? product.norm : product.up};
+
+  Prologue prologue;
+  SmallVector<Value> prologueArgs; // after x: the norm weight or up
+  if (product.norm) {
+    prologue.kind = Prologue::RMSNorm;
+    prologue.normElement =
+        cast<RankedTensorType>(product.norm.getType()).getElementType();
+    prologue.epsilon = *product.eps;
+    prologueArgs.push_back(bufferOf(product.norm));
+  } else if (product.up) {
+    prologue.kind = Prologue::SwiGLU;
+    prologueArgs.push_back(bufferOf(product.up));
+  }
+
+  // The inputs the kernels read, each computed on first request.
+  auto quantized = [&]() -> QuantizedInput & {
+    QuantizedInput &q = quantized_[key];
+    if (!q.valuesView) {
+      q.valuesView = arenaView(q.values, tokenCount_, staticRows, features,
+                               b_.getI8Type());
+      q.scalesView = arenaView(q.scales, tokenCount_, staticRows, features / 32,
+                               b_.getF32Type());
+      q.sumsView = arenaView(q.sums, tokenCount_, staticRows, features / 32,
+                             b_.getI32Type());
+      SmallVector<Value> args = {rows, x};
+      llvm::append_range(args, prologueArgs);
+      llvm::append_range(args,
+                         ValueRange{q.valuesView, q.scalesView, q.sumsView});
+      call(kernels_.quantizeActivations(features, prologue), rows, args);
+    }
+    return q;
+  };
+  auto floatInput = [&]() -> Value {
+    if (prologue.kind == Prologue::None)
+      return x;
+    MaterializedInput &m = materialized_[key];
+    if (!m.view) {
+      m.view =
+          arenaView(m.id, tokenCount_, staticRows, features, b_.getF32Type());
+      if (prologue.kind == Prologue::RMSNorm)
+        call(kernels_.rmsNorm(features, prologue.normElement, prologue.epsilon),
+             rows, {rows, x, prologueArgs[0], m.view});
+      else
+        call(kernels_.swiglu(features), rows,
+             {rows, x, prologueArgs[0], m.view});
+    }
+    return m.view;
+  };
+
+  SmallVector<Kernel> kernels;
+  SmallVector<Value> args;
+  Type biasElement;
+  if (product.bias)
+    biasElement =
+        cast<RankedTensorType>(product.bias.getType()).getElementType();
+  for (auto [weight, result] : llvm::zip(product.weights, product.results)) {
+    Value w = bufferOf(weight), out = bufferOf(result);
+    bool residual = static_cast<bool>(product.residual);
+    if (isPacked(weight.getType())) {
+      QuantizedInput &q = quantized();
+      kernels.push_back(
+          kernels_.linearInt8(layoutOf(weight, w), biasElement, residual));
+      llvm::append_range(args, ValueRange{rows, q.valuesView, q.scalesView,
+                                          q.sumsView, w, out});
+    } else {
+      kernels.push_back(
+          kernels_.linear(layoutOf(weight, w), biasElement, residual));
+      llvm::append_range(args, ValueRange{rows, floatInput(), w, out});
+    }
+    if (product.bias)
+      args.push_back(bufferOf(product.bias));
+    if (product.residual)
+      args.push_back(bufferOf(product.residual));
+  }
+  if (kernels.size() == 1)
+    return call(kernels.front(), rows, args);
+  // Casts to the parts' argument types happen in `call`.
+  call(kernels_.composite(kernels), rows, args);
+}
+
 void ForwardLowering::emitOp(Operation *op) {
   b_.setLoc(op->getLoc());
   auto index = [&](int64_t v) -> Value {
@@ -456,57 +629,8 @@ void ForwardLowering::emitOp(Operation *op) {
                           norm.getWeight().getType().getElementType(),
                           norm.getEpsilon().convertToDouble()),
          rowsOf(x), {rowsOf(x), x, w, out});
-  } else if (auto linear = dyn_cast<LinearOp>(op);
-             linear && isPacked(linear.getWeight().getType())) {
-    Value x = bufferOf(linear.getInput()), w = bufferOf(linear.getWeight());
-    Value out = bufferOf(linear.getResult());
-    int64_t features = linear.getInput().getType().getDimSize(1);
-    QuantizedInput &q = quantized_[linear.getInput()];
-    Value rows = rowsOf(x);
-    if (!q.valuesView) {
-      auto view = [&](int id, int64_t perRow, Type element) -> Value {
-        Value offset;
-        SmallVector<Value> sizes;
-        MemRefType type;
-        if (plan_.isPerToken(id)) {
-          offset = arith::AddIOp::create(
-              b_, index(plan_.fixedBytes()),
-              arith::MulIOp::create(b_, tokenCount_, index(plan_.offset(id))));
-          sizes.push_back(tokenCount_);
-          type = MemRefType::get({ShapedType::kDynamic, perRow}, element);
-        } else {
-          offset = index(plan_.offset(id));
-          type = MemRefType::get(
-              {linear.getInput().getType().getDimSize(0), perRow}, element);
-        }
-        return memref::ViewOp::create(b_, type, arena_, offset, sizes);
-      };
-      q.valuesView = view(q.values, features, b_.getI8Type());
-      q.scalesView = view(q.scales, features / 32, b_.getF32Type());
-      q.sumsView = view(q.sums, features / 32, b_.getI32Type());
-      call(kernels_.quantizeActivations(features), rows,
-           {rows, x, q.valuesView, q.scalesView, q.sumsView});
-    }
-    SmallVector<Value> args = {rows, q.valuesView, q.scalesView, q.sumsView,
-                               w,    out};
-    Type biasElement;
-    if (Value bias = linear.getBias()) {
-      args.push_back(bufferOf(bias));
-      biasElement = cast<RankedTensorType>(bias.getType()).getElementType();
-    }
-    call(kernels_.linearInt8(layoutOf(linear.getWeight(), w), biasElement),
-         rows, args);
-  } else if (auto linear = dyn_cast<LinearOp>(op)) {
-    Value x = bufferOf(linear.getInput()), w = bufferOf(linear.getWeight());
-    Value out = bufferOf(linear.getResult());
-    SmallVector<Value> args = {rowsOf(x), x, w, out};
-    Type biasElement;
-    if (Value bias = linear.getBias()) {
-      args.push_back(bufferOf(bias));
-      biasElement = cast<RankedTensorType>(bias.getType()).getElementType();
-    }
-    call(kernels_.linear(layoutOf(linear.getWeight(), w), biasElement),
-         rowsOf(x), args);
+  } else if (std::optional<Product> product = productOf(op)) {
+    emitProduct(*product);
   } else if (auto rope = dyn_cast<RopeOp>(op)) {
     Value x = bufferOf(rope.getInput());
     Value out = bufferOf(rope.getResult());

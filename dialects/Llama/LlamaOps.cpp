@@ -112,26 +112,65 @@ LogicalResult RMSNormOp::verify() {
 // LinearOp
 //===----------------------------------------------------------------------===//
 
-LogicalResult LinearOp::verify() {
-  if (failed(verifyStaticFeatures(*this, getInput(), "input")) ||
-      failed(verifyStaticFeatures(*this, getResult(), "result")))
+namespace {
+
+/// The rules of one product: `input x weight^T -> result`.
+LogicalResult verifyProduct(Operation *op, Value inputValue, Value weightValue,
+                            Value resultValue) {
+  if (failed(verifyStaticFeatures(op, inputValue, "input")) ||
+      failed(verifyStaticFeatures(op, resultValue, "result")))
     return failure();
-  ArrayRef<int64_t> weight = getWeightShape(getWeight().getType());
-  RankedTensorType input = getInput().getType();
-  RankedTensorType result = getResult().getType();
+  ArrayRef<int64_t> weight = getWeightShape(weightValue.getType());
+  auto input = cast<RankedTensorType>(inputValue.getType());
+  auto result = cast<RankedTensorType>(resultValue.getType());
   if (input.getDimSize(1) != weight[1])
-    return emitOpError() << "input has " << input.getDimSize(1)
-                         << " features but the weight [" << weight[0] << ", "
-                         << weight[1] << "] expects " << weight[1];
+    return op->emitOpError() << "input has " << input.getDimSize(1)
+                             << " features but the weight [" << weight[0]
+                             << ", " << weight[1] << "] expects " << weight[1];
   if (result.getDimSize(1) != weight[0])
-    return emitOpError() << "result has " << result.getDimSize(1)
-                         << " features but the weight [" << weight[0] << ", "
-                         << weight[1] << "] produces " << weight[0];
-  if (failed(
-          verifySameTokens(*this, getInput(), "input", getResult(), "result")))
+    return op->emitOpError() << "result has " << result.getDimSize(1)
+                             << " features but the weight [" << weight[0]
+                             << ", " << weight[1] << "] produces " << weight[0];
+  if (failed(verifySameTokens(op, inputValue, "input", resultValue, "result")))
     return failure();
   if (input.getElementType() != result.getElementType())
-    return emitOpError("result element type must match the input's");
+    return op->emitOpError("result element type must match the input's");
+  return success();
+}
+
+/// The `norm %g eps = E` prologue: both or neither, g one per feature.
+LogicalResult verifyNormPrologue(Operation *op, Value input, Value norm,
+                                 std::optional<llvm::APFloat> eps) {
+  if (static_cast<bool>(norm) != eps.has_value())
+    return op->emitOpError("norm and norm_eps go together");
+  if (!norm)
+    return success();
+  int64_t features = cast<RankedTensorType>(input.getType()).getDimSize(1);
+  int64_t size = cast<RankedTensorType>(norm.getType()).getDimSize(0);
+  if (size != features)
+    return op->emitOpError()
+           << "norm weight has " << size << " elements but the input has "
+           << features << " features";
+  if (!(eps->convertToDouble() > 0))
+    return op->emitOpError("norm epsilon must be positive");
+  return success();
+}
+
+} // namespace
+
+LogicalResult LinearOp::verify() {
+  if (failed(verifyProduct(*this, getInput(), getWeight(), getResult())) ||
+      failed(verifyNormPrologue(*this, getInput(), getNorm(), getNormEps())))
+    return failure();
+  ArrayRef<int64_t> weight = getWeightShape(getWeight().getType());
+  if (getNorm() && getUp())
+    return emitOpError("takes one prologue, norm or swiglu, not both");
+  if (Value up = getUp())
+    if (up.getType() != getInput().getType())
+      return emitOpError("swiglu up must have the input's type");
+  if (Value residual = getResidual())
+    if (residual.getType() != getResult().getType())
+      return emitOpError("residual must have the result's type");
   if (Value bias = getBias()) {
     int64_t biasSize = cast<RankedTensorType>(bias.getType()).getDimSize(0);
     if (biasSize != weight[0])
@@ -140,6 +179,22 @@ LogicalResult LinearOp::verify() {
                            << " outputs";
   }
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// MultiLinearOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult MultiLinearOp::verify() {
+  if (getWeights().empty())
+    return emitOpError("needs at least one weight");
+  if (getWeights().size() != getResults().size())
+    return emitOpError() << "has " << getWeights().size() << " weights but "
+                         << getResults().size() << " results";
+  for (auto [weight, result] : llvm::zip(getWeights(), getResults()))
+    if (failed(verifyProduct(*this, getInput(), weight, result)))
+      return failure();
+  return verifyNormPrologue(*this, getInput(), getNorm(), getNormEps());
 }
 
 //===----------------------------------------------------------------------===//

@@ -126,12 +126,19 @@ def Llama_RMSNormOp : Llama_Op<"rms_norm",
 // linear
 //===----------------------------------------------------------------------===//
 
-def Llama_LinearOp : Llama_Op<"linear", [Pure]> {
+def Llama_LinearOp : Llama_Op<"linear", [Pure, AttrSizedOperandSegments]> {
   let summary = "Multiplies by a weight matrix transposed (a dense layer)";
   let description = [{
-    `result[t, n] = sum_k input[t, k] * weight[n, k] (+ bias[n])`, that is
-    `input x weight^T`, with `weight` of shape `[N, K]` as checkpoints store
-    it. The weight may be quantized; the result has the input's element type.
+    `result[t, n] = sum_k x[t, k] * weight[n, k] (+ bias[n]) (+ residual[t, n])`,
+    that is `x x weight^T`, with `weight` of shape `[N, K]` as checkpoints
+    store it. The weight may be quantized; the result has the input's
+    element type.
+
+    `x` is `input`, or, with a prologue that the fusion passes fold in:
+    - `norm %g eps = E`: `x = rms_norm(input, g, E)` (as `llama.rms_norm`);
+    - `swiglu %up`: `x = silu(input) * up` (as `llama.swiglu`, `input` the
+      gate).
+    `residual` is an epilogue: a tensor of the result's shape added to it.
 
     ```mlir
     %y = llama.linear %x, %w
@@ -140,14 +147,67 @@ def Llama_LinearOp : Llama_Op<"linear", [Pure]> {
     %z = llama.linear %x, %wq bias %b
         : (tensor<?x896xf32>, tensor<896x896xf32>, tensor<896xf32>)
         -> tensor<?x896xf32>
+    %h2 = llama.linear %gate, %wd residual %h1 swiglu %up
+        : (tensor<?x1536xf32>, tensor<576x1536xf32>, tensor<?x576xf32>,
+           tensor<?x1536xf32>) -> tensor<?x576xf32>
     ```
   }];
   let arguments = (ins Llama_Activation:$input, Llama_Weight:$weight,
-                       Optional<Llama_Vector>:$bias);
+                       Optional<Llama_Vector>:$bias,
+                       Optional<Llama_Activation>:$residual,
+                       Optional<Llama_Vector>:$norm,
+                       OptionalAttr<F64Attr>:$norm_eps,
+                       Optional<Llama_Activation>:$up);
   let results = (outs Llama_Activation:$result);
   let assemblyFormat = [{
-    $input `,` $weight (`bias` $bias^)? attr-dict `:`
+    $input `,` $weight (`bias` $bias^)? (`residual` $residual^)?
+    (`norm` $norm^ `eps` `=` $norm_eps)? (`swiglu` $up^)? attr-dict `:`
     functional-type(operands, results)
+  }];
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+                   "::mlir::Value":$weight, "::mlir::Value":$bias), [{
+      build($_builder, $_state, result, input, weight, bias, ::mlir::Value(),
+            ::mlir::Value(), ::mlir::FloatAttr(), ::mlir::Value());
+    }]>
+  ];
+  let extraClassDeclaration = [{
+    /// Whether a prologue (norm or swiglu) transforms the input.
+    bool hasPrologue() { return getNorm() || getUp(); }
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// multi_linear
+//===----------------------------------------------------------------------===//
+
+def Llama_MultiLinearOp : Llama_Op<"multi_linear",
+    [Pure, AttrSizedOperandSegments]> {
+  let summary = "Several dense layers of one input (e.g. Q, K and V)";
+  let description = [{
+    `results[i] = linear(x, weights[i])` for every weight, with `x` as in
+    `llama.linear` (`input`, or its `norm` prologue). One op so that a
+    backend computes every product in one pass over the input and one
+    parallel region; the weights stay separate parameters (each keeps its
+    own type and layout).
+
+    ```mlir
+    %q, %k, %v = llama.multi_linear %h, [%wq, %wk, %wv] norm %g eps = 1.0e-05
+        : (tensor<?x576xf32>, !llama.qtensor<576x576, q8_0>,
+           !llama.qtensor<192x576, q8_0>, !llama.qtensor<192x576, q8_0>,
+           tensor<576xf32>)
+        -> (tensor<?x576xf32>, tensor<?x192xf32>, tensor<?x192xf32>)
+    ```
+  }];
+  let arguments = (ins Llama_Activation:$input,
+                       Variadic<Llama_Weight>:$weights,
+                       Optional<Llama_Vector>:$norm,
+                       OptionalAttr<F64Attr>:$norm_eps);
+  let results = (outs Variadic<Llama_Activation>:$results);
+  let assemblyFormat = [{
+    $input `,` `[` $weights `]` (`norm` $norm^ `eps` `=` $norm_eps)? attr-dict
+    `:` functional-type(operands, results)
   }];
   let hasVerifier = 1;
 }

@@ -143,6 +143,12 @@ cl::opt<bool> quantizeOutput(
              "the output layer (kept in their float type otherwise)"),
     cl::sub(compileCommand), cl::cat(compileCategory));
 
+cl::opt<bool> noFusion(
+    "no-fusion",
+    cl::desc("Skip the fusion passes (llama-fuse-projections, -norm, "
+             "-swiglu, -residual); the results are the same, bit for bit"),
+    cl::sub(compileCommand), cl::cat(compileCategory));
+
 cl::opt<std::string> activationPrecision(
     "activation-precision", cl::init("int8"),
     cl::desc("How quantized weights meet activations: int8 (quantized per "
@@ -390,6 +396,12 @@ int compile(const char *argv0) {
     options.scheme = *quantKind;
     options.quantizeOutput = quantizeOutput;
     modelPasses.addPass(createLlamaQuantize(options));
+  }
+  if (!noFusion) {
+    modelPasses.addPass(createLlamaFuseProjections());
+    modelPasses.addPass(createLlamaFuseNorm());
+    modelPasses.addPass(createLlamaFuseSwiGLU());
+    modelPasses.addPass(createLlamaFuseResidual());
   }
   CodegenOptions codegenOptions;
   codegenOptions.int8Activations = activationPrecision == "int8";

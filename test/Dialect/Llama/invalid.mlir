@@ -423,3 +423,71 @@ func.func @int4_packed(%w: !llama.qtensor<64x64, int4<block = 32>, packed = r16>
 
 // expected-error @+1 {{unknown packing 'r8' (expected rows or r16)}}
 func.func @unknown_packing(%w: !llama.qtensor<64x64, q8_0, packed = r8>) { return }
+
+// -----
+
+//===----------------------------------------------------------------------===//
+// llama.linear prologues and epilogue, llama.multi_linear
+//===----------------------------------------------------------------------===//
+
+func.func @linear_two_prologues(%x: tensor<?x64xf32>, %g: tensor<64xf32>, %w: tensor<32x64xf32>) {
+  // expected-error @+1 {{takes one prologue, norm or swiglu, not both}}
+  %0 = llama.linear %x, %w norm %g eps = 1.0e-5 swiglu %x : (tensor<?x64xf32>, tensor<32x64xf32>, tensor<64xf32>, tensor<?x64xf32>) -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_norm_size(%x: tensor<?x64xf32>, %g: tensor<32xf32>, %w: tensor<32x64xf32>) {
+  // expected-error @+1 {{norm weight has 32 elements but the input has 64 features}}
+  %0 = llama.linear %x, %w norm %g eps = 1.0e-5 : (tensor<?x64xf32>, tensor<32x64xf32>, tensor<32xf32>) -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_norm_eps(%x: tensor<?x64xf32>, %g: tensor<64xf32>, %w: tensor<32x64xf32>) {
+  // expected-error @+1 {{norm epsilon must be positive}}
+  %0 = llama.linear %x, %w norm %g eps = 0.0 : (tensor<?x64xf32>, tensor<32x64xf32>, tensor<64xf32>) -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_residual_type(%x: tensor<?x64xf32>, %r: tensor<?x64xf32>, %w: tensor<32x64xf32>) {
+  // expected-error @+1 {{residual must have the result's type}}
+  %0 = llama.linear %x, %w residual %r : (tensor<?x64xf32>, tensor<32x64xf32>, tensor<?x64xf32>) -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @linear_swiglu_type(%x: tensor<?x64xf32>, %u: tensor<?x32xf32>, %w: tensor<32x64xf32>) {
+  // expected-error @+1 {{swiglu up must have the input's type}}
+  %0 = llama.linear %x, %w swiglu %u : (tensor<?x64xf32>, tensor<32x64xf32>, tensor<?x32xf32>) -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @multi_linear_counts(%x: tensor<?x64xf32>, %w: tensor<32x64xf32>) {
+  // expected-error @+1 {{has 2 weights but 1 results}}
+  %0 = llama.multi_linear %x, [%w, %w] : (tensor<?x64xf32>, tensor<32x64xf32>, tensor<32x64xf32>) -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @multi_linear_empty(%x: tensor<?x64xf32>) {
+  // expected-error @+1 {{needs at least one weight}}
+  llama.multi_linear %x, [] : (tensor<?x64xf32>) -> ()
+  return
+}
+
+// -----
+
+func.func @multi_linear_shape(%x: tensor<?x64xf32>, %w: tensor<32x64xf32>, %v: tensor<32x48xf32>) {
+  // expected-error @+1 {{input has 64 features but the weight [32, 48] expects 48}}
+  %0:2 = llama.multi_linear %x, [%w, %v] : (tensor<?x64xf32>, tensor<32x64xf32>, tensor<32x48xf32>) -> (tensor<?x32xf32>, tensor<?x32xf32>)
+  return
+}

@@ -133,3 +133,21 @@ func.func @attributes() attributes {
     llama.scaling = #llama.rope_scaling<llama3, factor = 32.0>} {
   return
 }
+
+// Prologues and the residual epilogue of llama.linear, and multi_linear.
+// CHECK-LABEL: func.func @fused_products
+// CHECK-SAME: (%[[X:.+]]: tensor<?x64xf32>, %[[U:.+]]: tensor<?x64xf32>, %[[G:.+]]: tensor<64xf32>, %[[W:.+]]: tensor<32x64xf32>, %[[Q:.+]]: !llama.qtensor<64x64, q8_0>, %[[R:.+]]: tensor<?x32xf32>)
+func.func @fused_products(%x: tensor<?x64xf32>, %up: tensor<?x64xf32>, %g: tensor<64xf32>,
+                          %w: tensor<32x64xf32>, %q: !llama.qtensor<64x64, q8_0>,
+                          %r: tensor<?x32xf32>) -> (tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x64xf32>) {
+  // CHECK: llama.linear %[[X]], %[[W]] residual %[[R]] norm %[[G]] eps = 1.000000e-05 : (tensor<?x64xf32>, tensor<32x64xf32>, tensor<?x32xf32>, tensor<64xf32>) -> tensor<?x32xf32>
+  %0 = llama.linear %x, %w residual %r norm %g eps = 1.0e-5
+      : (tensor<?x64xf32>, tensor<32x64xf32>, tensor<?x32xf32>, tensor<64xf32>) -> tensor<?x32xf32>
+  // CHECK: llama.linear %[[X]], %[[W]] swiglu %[[U]] : (tensor<?x64xf32>, tensor<32x64xf32>, tensor<?x64xf32>) -> tensor<?x32xf32>
+  %1 = llama.linear %x, %w swiglu %up : (tensor<?x64xf32>, tensor<32x64xf32>, tensor<?x64xf32>) -> tensor<?x32xf32>
+  // CHECK: llama.multi_linear %[[X]], [%[[W]], %[[Q]]] norm %[[G]] eps = 1.000000e-05 : (tensor<?x64xf32>, tensor<32x64xf32>, !llama.qtensor<64x64, q8_0>, tensor<64xf32>) -> (tensor<?x32xf32>, tensor<?x64xf32>)
+  %2:2 = llama.multi_linear %x, [%w, %q] norm %g eps = 1.0e-5
+      : (tensor<?x64xf32>, tensor<32x64xf32>, !llama.qtensor<64x64, q8_0>, tensor<64xf32>)
+      -> (tensor<?x32xf32>, tensor<?x64xf32>)
+  return %0, %1, %2#1 : tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x64xf32>
+}
