@@ -17,6 +17,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
 #include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -73,6 +74,8 @@ public:
 
   void buildLLVMPipeline(OpPassManager &pm) const override {
     pm.addPass(createLlamacApproximateMath());
+    // Reshaped views (the transposed key cache) to base + offset + strides.
+    pm.addPass(memref::createExpandStridedMetadataPass());
     pm.addPass(createLowerAffinePass());
     pm.addPass(createSCFToControlFlowPass());
     pm.addPass(createConvertMathToLLVMPass());

@@ -720,14 +720,52 @@ Kernel KernelCache::cacheWrite(MemRefType cache) {
   return {getOrCreate(name, key, args, body), 1, 0};
 }
 
+Kernel KernelCache::keyCacheWrite(MemRefType cache) {
+  MLIRContext *context = module_.getContext();
+  int64_t kvHeads = cache.getDimSize(1), headDim = cache.getDimSize(3);
+  int64_t block = cache.getDimSize(4);
+  Type f32 = Float32Type::get(context);
+  std::string name =
+      llvm::formatv("key_cache_write_{0}x{1}x{2}x{3}x{4}", cache.getDimSize(0),
+                    kvHeads, cache.getDimSize(2), headDim, block);
+  std::string key =
+      llvm::formatv("{0}:{1}", name, typeName(cache.getElementType()));
+  SmallVector<Type> args = {IndexType::get(context), IndexType::get(context),
+                            IndexType::get(context),
+                            rowsType(context, kvHeads * headDim, f32), cache};
+  auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
+                  ValueRange a) {
+    Value pos = a[1], layer = a[2], x = a[3], cacheRef = a[4];
+    Type element = cache.getElementType();
+    forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value t) {
+      Value slot = arith::AddIOp::create(b, pos, t);
+      Value tile = arith::DivUIOp::create(b, slot, index(b, block));
+      Value lane = arith::RemUIOp::create(b, slot, index(b, block));
+      forEach(b, index(b, 0), index(b, kvHeads * headDim), index(b, 1),
+              [&](ImplicitLocOpBuilder &b, Value i) {
+                Value g = arith::DivUIOp::create(b, i, index(b, headDim));
+                Value d = arith::RemUIOp::create(b, i, index(b, headDim));
+                Value v = memref::LoadOp::create(b, x, ValueRange{t, i});
+                if (!element.isF32())
+                  v = arith::TruncFOp::create(b, element, v);
+                memref::StoreOp::create(b, v, cacheRef,
+                                        ValueRange{layer, g, tile, d, lane});
+              });
+    });
+  };
+  return {getOrCreate(name, key, args, body), 1, 0};
+}
+
 Kernel KernelCache::attention(int64_t heads, MemRefType kCache,
                               MemRefType vCache, double scale) {
   MLIRContext *context = module_.getContext();
-  int64_t kvHeads = kCache.getDimSize(1), contextLength = kCache.getDimSize(2);
+  // kCache is [layers, groups, slots / B, dim, B] (tiles of B keys, each
+  // dimension-major), vCache [layers, groups, slots, dim].
+  int64_t kvHeads = kCache.getDimSize(1), keyBlock = kCache.getDimSize(4);
+  int64_t contextLength = kCache.getDimSize(2) * keyBlock;
   int64_t keyDim = kCache.getDimSize(3), valueDim = vCache.getDimSize(3);
   int64_t group = heads / kvHeads;
   int64_t width = options_.vectorWidth;
-  int64_t keyWidth = dividingWidth(keyDim, width);
   int64_t valueWidth = dividingWidth(valueDim, width);
   Type f32 = Float32Type::get(context);
   std::string name = llvm::formatv("attention_h{0}_g{1}_d{2}_c{3}", heads,
@@ -756,32 +794,63 @@ Kernel KernelCache::attention(int64_t heads, MemRefType kCache,
       Value keys = arith::AddIOp::create(b, arith::AddIOp::create(b, pos, t),
                                          index(b, 1));
       Value qBase = arith::MulIOp::create(b, h, index(b, keyDim));
-      SmallVector<Value> qv;
-      for (int64_t c = 0; c < keyDim; c += keyWidth)
-        qv.push_back(loadF32(
-            b, q, {t, arith::AddIOp::create(b, qBase, index(b, c))}, keyWidth));
+      Value fullKeys = arith::MulIOp::create(
+          b, arith::DivUIOp::create(b, keys, index(b, width)), index(b, width));
 
-      // s_j = scale * q . k_j for every visible key; track the maximum.
-      Value scaleValue = f32Constant(b, scale);
-      Value maxScore = forAccumulate(
-          b, index(b, 0), keys, index(b, 1),
-          {f32Constant(b, -std::numeric_limits<float>::infinity())},
-          [&](ImplicitLocOpBuilder &b, Value j, ValueRange carried) {
-            Value acc = zeroVector(b, keyWidth);
-            for (int64_t c = 0; c < keyDim; c += keyWidth)
-              acc = vector::FMAOp::create(
-                  b, qv[c / keyWidth],
-                  loadF32(b, kc, {layer, g, j, index(b, c)}, keyWidth), acc);
-            Value s = arith::MulFOp::create(b, sumLanes(b, acc), scaleValue);
-            memref::StoreOp::create(b, s, scores, j);
-            return SmallVector<Value>{
-                arith::MaximumFOp::create(b, carried[0], s)};
+      // s_j = scale * q . k_j, one tile of B keys at a time: the key
+      // cache stores each tile dimension-major, so one vector load holds
+      // one dimension of B consecutive keys (the tile is contiguous, 4 KB
+      // for B = 16 and 64 dimensions) and the dot products need no
+      // horizontal sums. Four accumulators over the dimensions break the
+      // FMA chain.
+      Value scaleVector = splat(b, f32Constant(b, scale), keyBlock);
+      Value negInf = splat(
+          b, f32Constant(b, -std::numeric_limits<float>::infinity()), keyBlock);
+      auto scoreStep = [&](ImplicitLocOpBuilder &b, Value j0, Value maxSoFar,
+                           Value laneMask) {
+        Value tile = arith::DivUIOp::create(b, j0, index(b, keyBlock));
+        SmallVector<Value> acc(std::min<int64_t>(4, keyDim),
+                               zeroVector(b, keyBlock));
+        for (int64_t c = 0; c < keyDim; ++c) {
+          Value qc = memref::LoadOp::create(
+              b, q,
+              ValueRange{t, arith::AddIOp::create(b, qBase, index(b, c))});
+          Value k = loadF32(b, kc, {layer, g, tile, index(b, c), index(b, 0)},
+                            keyBlock, laneMask);
+          acc[c % acc.size()] = vector::FMAOp::create(b, splat(b, qc, keyBlock),
+                                                      k, acc[c % acc.size()]);
+        }
+        while (acc.size() > 1) {
+          SmallVector<Value> half;
+          for (size_t i = 0; i + 1 < acc.size(); i += 2)
+            half.push_back(arith::AddFOp::create(b, acc[i], acc[i + 1]));
+          if (acc.size() % 2)
+            half.push_back(acc.back());
+          acc = half;
+        }
+        Value s = arith::MulFOp::create(b, acc[0], scaleVector);
+        if (laneMask)
+          s = arith::SelectOp::create(b, laneMask, s, negInf);
+        storeF32(b, s, scores, {j0}, laneMask);
+        return arith::MaximumFOp::create(b, maxSoFar, s).getResult();
+      };
+      Value fullTiles = arith::MulIOp::create(
+          b, arith::DivUIOp::create(b, keys, index(b, keyBlock)),
+          index(b, keyBlock));
+      Value maxVec = forAccumulate(
+          b, index(b, 0), fullTiles, index(b, keyBlock), {negInf},
+          [&](ImplicitLocOpBuilder &b, Value j0, ValueRange carried) {
+            return SmallVector<Value>{scoreStep(b, j0, carried[0], Value())};
           })[0];
+      // The last, partial tile (no lanes when keys is a multiple of B).
+      maxVec = scoreStep(
+          b, fullTiles, maxVec,
+          mask(b, keyBlock, arith::SubIOp::create(b, keys, fullTiles)));
+      Value maxScore = vector::ReductionOp::create(
+          b, vector::CombiningKind::MAXIMUMF, maxVec);
 
       // p_j = exp(s_j - max), stored back; their sum.
       Value maxVector = splat(b, maxScore, width);
-      Value fullKeys = arith::MulIOp::create(
-          b, arith::DivUIOp::create(b, keys, index(b, width)), index(b, width));
       auto expStep = [&](ImplicitLocOpBuilder &b, Value j, Value acc,
                          Value laneMask) {
         Value s = loadF32(b, scores, {j}, width, laneMask);
@@ -801,19 +870,41 @@ Kernel KernelCache::attention(int64_t heads, MemRefType kCache,
                     mask(b, width, arith::SubIOp::create(b, keys, fullKeys)));
       Value total = sumLanes(b, sum);
 
-      // out = sum_j p_j v_j / sum_j p_j
-      SmallVector<Value> acc(valueDim / valueWidth, zeroVector(b, valueWidth));
+      // out = sum_j p_j v_j / sum_j p_j, two keys per step into two sets of
+      // accumulators (their chains overlap).
+      int64_t parts = valueDim / valueWidth;
+      auto valueStep = [&](ImplicitLocOpBuilder &b, Value j,
+                           ArrayRef<Value> carried) {
+        Value p = splat(b, memref::LoadOp::create(b, scores, j), valueWidth);
+        SmallVector<Value> next;
+        for (int64_t c = 0; c < valueDim; c += valueWidth)
+          next.push_back(vector::FMAOp::create(
+              b, p, loadF32(b, vc, {layer, g, j, index(b, c)}, valueWidth),
+              carried[c / valueWidth]));
+        return next;
+      };
+      Value pairs = arith::MulIOp::create(
+          b, arith::DivUIOp::create(b, keys, index(b, 2)), index(b, 2));
+      SmallVector<Value> acc(2 * parts, zeroVector(b, valueWidth));
       acc = forAccumulate(
-          b, index(b, 0), keys, index(b, 1), acc,
+          b, index(b, 0), pairs, index(b, 2), acc,
           [&](ImplicitLocOpBuilder &b, Value j, ValueRange carried) {
-            Value p =
-                splat(b, memref::LoadOp::create(b, scores, j), valueWidth);
-            SmallVector<Value> next;
-            for (int64_t c = 0; c < valueDim; c += valueWidth)
-              next.push_back(vector::FMAOp::create(
-                  b, p, loadF32(b, vc, {layer, g, j, index(b, c)}, valueWidth),
-                  carried[c / valueWidth]));
-            return next;
+            SmallVector<Value> first =
+                valueStep(b, j, SmallVector<Value>(carried.take_front(parts)));
+            SmallVector<Value> second =
+                valueStep(b, arith::AddIOp::create(b, j, index(b, 1)),
+                          SmallVector<Value>(carried.drop_front(parts)));
+            llvm::append_range(first, second);
+            return first;
+          });
+      for (int64_t i = 0; i < parts; ++i)
+        acc[i] = arith::AddFOp::create(b, acc[i], acc[parts + i]);
+      acc.resize(parts);
+      // An odd last key.
+      acc = forAccumulate(
+          b, pairs, keys, index(b, 1), acc,
+          [&](ImplicitLocOpBuilder &b, Value j, ValueRange carried) {
+            return valueStep(b, j, SmallVector<Value>(carried));
           });
       Value inverse = splat(
           b, arith::DivFOp::create(b, f32Constant(b, 1.0), total), valueWidth);

@@ -104,7 +104,14 @@ public:
   /// Task args: (rows, pos, layer, x: memref<?x(G*D)xf32>, cache).
   Kernel cacheWrite(mlir::MemRefType cache);
 
-  /// Causal attention of each (token, head) over its cache rows.
+  /// The key cache is stored transposed, [layers, groups, dim, slots], so
+  /// that attention loads one dimension of consecutive keys per vector:
+  /// cache[layer, g, d, pos + t] = x[t, g*D + d].
+  /// Task args: (rows, pos, layer, x: memref<?x(G*D)xf32>, cache).
+  Kernel keyCacheWrite(mlir::MemRefType cache);
+
+  /// Causal attention of each (token, head) over its cache rows; kCache is
+  /// transposed (see keyCacheWrite).
   /// Task args: (rows, pos, layer, q: memref<?x(H*Dk)xf32>, k_cache,
   /// v_cache, out: memref<?x(H*Dv)xf32>).
   Kernel attention(int64_t heads, mlir::MemRefType kCache,

@@ -211,6 +211,30 @@ private:
   static std::optional<Product> productOf(Operation *op);
   LogicalResult planProduct(const Product &product, int64_t step);
   void emitProduct(const Product &product);
+  /// The key cache argument seen as [layers, groups, slots / B, dim, B]:
+  /// tiles of B consecutive keys stored dimension-major (B the widest
+  /// vector, up to the target's, that divides the context).
+  Value transposedKeyCache(Value cache) {
+    if (Value view = transposedKeys_.lookup(cache))
+      return view;
+    auto type = cast<MemRefType>(cache.getType());
+    ArrayRef<int64_t> s = type.getShape();
+    int64_t block = 1;
+    while (block * 2 <= kernels_.options().vectorWidth &&
+           s[2] % (block * 2) == 0)
+      block *= 2;
+    Value flat = memref::CollapseShapeOp::create(
+        b_, cache, SmallVector<ReassociationIndices>{{0, 1, 2, 3}});
+    auto transposed = MemRefType::get({s[0], s[1], s[2] / block, s[3], block},
+                                      type.getElementType());
+    Value view = memref::ExpandShapeOp::create(
+        b_, transposed, flat,
+        SmallVector<ReassociationIndices>{{0, 1, 2, 3, 4}});
+    transposedKeys_[cache] = view;
+    return view;
+  }
+  llvm::DenseMap<Value, Value> transposedKeys_;
+
   /// A view of arena item `id` as rows of `perRow` elements.
   Value arenaView(int id, Value tokens, int64_t staticRows, int64_t perRow,
                   Type element);
@@ -663,14 +687,17 @@ void ForwardLowering::emitOp(Operation *op) {
     Value pos = scalars_.lookup(attention.getPosition());
     Value layer = index(attention.getLayer());
     Value rows = rowsOf(q);
-    call(kernels_.cacheWrite(cast<MemRefType>(kc.getType())), rows,
-         {rows, pos, layer, k, kc});
+    // The key cache's bytes hold [layers, groups, dim, slots]: the same
+    // buffer (the runtime only sizes it), reshaped through one dimension.
+    Value keys = transposedKeyCache(kc);
+    call(kernels_.keyCacheWrite(cast<MemRefType>(keys.getType())), rows,
+         {rows, pos, layer, k, keys});
     call(kernels_.cacheWrite(cast<MemRefType>(vc.getType())), rows,
          {rows, pos, layer, v, vc});
     call(kernels_.attention(
-             attention.getNumHeads(), cast<MemRefType>(kc.getType()),
+             attention.getNumHeads(), cast<MemRefType>(keys.getType()),
              cast<MemRefType>(vc.getType()), attention.getScaleOrDefault()),
-         rows, {rows, pos, layer, q, kc, vc, out});
+         rows, {rows, pos, layer, q, keys, vc, out});
     views_[attention.getKCacheOut()] = kc;
     views_[attention.getVCacheOut()] = vc;
   } else if (auto swiglu = dyn_cast<SwiGLUOp>(op)) {

@@ -50,6 +50,7 @@ struct Options {
   std::string dump_logits;
   std::string weights;
   std::string perplexity; // a text file to score
+  bool score = false;     // score the prompt instead of generating
 };
 
 void print_usage(const char *argv0, FILE *out) {
@@ -90,6 +91,9 @@ void print_usage(const char *argv0, FILE *out) {
           "                       the most likely next id at each position; "
           "with\n"
           "                       --tokenize, the ids scored\n"
+          "  --score              score the prompt (--prompt or --tokens) as "
+          "--perplexity\n"
+          "                       does a file, instead of generating\n"
           "  -h, --help           show this help\n"
           "\n"
           "The last line on stderr is 'prefill: N tok, X tok/s; decode: M "
@@ -228,6 +232,8 @@ int parse_args(int argc, char **argv, Options *out) {
       if (!(value = need(i, arg)))
         return 2;
       out->dump_logits = value;
+    } else if (!strcmp(arg, "--score")) {
+      out->score = true;
     } else if (!strcmp(arg, "--perplexity")) {
       if (!(value = need(i, arg)))
         return 2;
@@ -257,8 +263,10 @@ int parse_args(int argc, char **argv, Options *out) {
   return 0;
 }
 
-/// Scores a text: each token after the first is predicted from those before
-/// it, one forward call per position (so every position's logits exist).
+int score_tokens(llamac_model *model, const std::vector<int32_t> &tokens,
+                 const Options &opt, FILE *dump);
+
+/// Scores the text of the --perplexity file (see score_tokens).
 int score_text(llamac_model *model, const llamac::runtime::Tokenizer *tokenizer,
                const Options &opt, FILE *dump) {
   if (!tokenizer) {
@@ -299,6 +307,18 @@ int score_text(llamac_model *model, const llamac::runtime::Tokenizer *tokenizer,
             opt.perplexity.c_str());
     return 1;
   }
+  return score_tokens(model, tokens, opt, dump);
+}
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+/// Scores `tokens`: each token after the first predicted from those before
+/// it, one forward call per position, so every position's logits exist.
+int score_tokens(llamac_model *model, const std::vector<int32_t> &tokens,
+                 const Options &opt, FILE *dump) {
   int32_t vocab = llamac_vocab_size(model);
   std::vector<float> logits(static_cast<size_t>(vocab));
   std::vector<int32_t> best;
@@ -336,11 +356,6 @@ int score_text(llamac_model *model, const llamac::runtime::Tokenizer *tokenizer,
   printf("perplexity: %.6f over %zu tokens\n",
          std::exp(nll / static_cast<double>(best.size())), best.size());
   return 0;
-}
-
-double seconds_since(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-      .count();
 }
 
 } // namespace
@@ -416,6 +431,28 @@ int main(int argc, char **argv) {
   if (prompt.empty()) {
     fprintf(stderr, "error: the prompt has no tokens\n");
     return 1;
+  }
+  if (opt.score) {
+    if (prompt.size() < 2 || static_cast<int64_t>(prompt.size()) >
+                                 llamac_context_length(model.get())) {
+      fprintf(stderr,
+              "error: --score needs 2 to %d tokens, the prompt has %zu\n",
+              llamac_context_length(model.get()), prompt.size());
+      return 1;
+    }
+    FILE *dump = nullptr;
+    if (!opt.dump_logits.empty() &&
+        !(dump = fopen(opt.dump_logits.c_str(), "wb"))) {
+      fprintf(stderr, "error: cannot write '%s': %s\n", opt.dump_logits.c_str(),
+              strerror(errno));
+      return 1;
+    }
+    int status = score_tokens(model.get(), prompt, opt, dump);
+    if (dump && fclose(dump) != 0 && status == 0) {
+      fprintf(stderr, "error: writing '%s' failed\n", opt.dump_logits.c_str());
+      status = 1;
+    }
+    return status;
   }
   int32_t ctx = llamac_context_length(model.get());
   if (static_cast<int64_t>(prompt.size()) > ctx) {

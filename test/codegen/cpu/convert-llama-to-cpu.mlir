@@ -27,10 +27,15 @@
 // CHECK: tasks @rope_neox_8_h4_r4(%{{.+}}, %{{.+}}, %[[TABLE]], %{{.+}})
 // CHECK: tasks @rope_neox_4_h4_r4(%{{.+}}, %{{.+}}, %[[TABLE]], %{{.+}})
 // The caches are written in place, then attention runs over (token, head).
-// CHECK: tasks @cache_write_1x1x16x4(%[[T]], %[[POS]], %{{.+}}, %{{.+}}, %[[KC]])
+// The key cache's buffer is used as [layer, group, slot / 8, dim, 8]: tiles
+// of 8 keys (the vector width), dimension-major, so that one vector load
+// holds one dimension of 8 keys. The value cache is used as it comes.
+// CHECK: %[[FLAT:.+]] = memref.collapse_shape %[[KC]] {{\[\[}}0, 1, 2, 3]] : memref<1x1x16x4xf32> into memref<64xf32>
+// CHECK: %[[KT:.+]] = memref.expand_shape %[[FLAT]] {{\[\[}}0, 1, 2, 3, 4]] output_shape [1, 1, 2, 4, 8] : memref<64xf32> into memref<1x1x2x4x8xf32>
+// CHECK: tasks @key_cache_write_1x1x2x4x8(%[[T]], %[[POS]], %{{.+}}, %{{.+}}, %[[KT]])
 // CHECK: tasks @cache_write_1x1x16x4(%[[T]], %[[POS]], %{{.+}}, %{{.+}}, %[[VC]])
 // CHECK: %[[PAIRS:.+]] = arith.muli %[[T]], %[[C2]]
-// CHECK: lrt.parallel_for %[[RT]], %[[PAIRS]] tasks @attention_h2_g1_d4_c16(%[[T]], %[[POS]], %{{.+}}, %{{.+}}, %[[KC]], %[[VC]], %{{.+}})
+// CHECK: lrt.parallel_for %[[RT]], %[[PAIRS]] tasks @attention_h2_g1_d4_c16(%[[T]], %[[POS]], %{{.+}}, %{{.+}}, %[[KT]], %[[VC]], %{{.+}})
 // CHECK: tasks @add_8(
 // The last row is a view; the output layer writes the logits buffer.
 // CHECK: %[[LAST:.+]] = memref.view %[[ARENA]]{{.*}} to memref<1x8xf32>
