@@ -43,12 +43,26 @@ float next_uniform(uint64_t *state) {
   return static_cast<float>(next_random(state) >> 40) / 16777216.0f;
 }
 
+/// The index of the largest logit, the lowest on ties (NaNs never win).
+/// Eight running maxima keep the compares independent; a second pass finds
+/// the first index holding the maximum.
 int32_t argmax(const float *logits, int32_t n) {
-  int32_t best = 0;
-  for (int32_t i = 1; i < n; ++i)
-    if (logits[i] > logits[best])
-      best = i;
-  return best;
+  float lanes[8];
+  for (float &lane : lanes)
+    lane = logits[0];
+  int32_t i = 0;
+  for (; i + 8 <= n; i += 8)
+    for (int j = 0; j < 8; ++j)
+      lanes[j] = logits[i + j] > lanes[j] ? logits[i + j] : lanes[j];
+  float best = lanes[0];
+  for (float lane : lanes)
+    best = lane > best ? lane : best;
+  for (; i < n; ++i)
+    best = logits[i] > best ? logits[i] : best;
+  for (i = 0; i < n; ++i)
+    if (logits[i] == best)
+      return i;
+  return 0; // every logit is NaN
 }
 
 } // namespace
