@@ -27,8 +27,26 @@ typedef struct {
   uint64_t sum;
 } share;
 
+/* Vector loads, four independent accumulators, 128 bytes per step: the
+ * loads, not the arithmetic, must be the limit (scalar loads measured 10-40%
+ * below what AVX-512 kernels reach on the same machine). */
 static void *reader(void *arg) {
   share *s = (share *)arg;
+#if defined(__AVX2__)
+  __m256i a = _mm256_setzero_si256(), b = a, c = a, d = a;
+  const __m256i *v = (const __m256i *)s->data;
+  size_t steps = s->words / 16;
+  for (size_t i = 0; i < steps; ++i) {
+    a = _mm256_xor_si256(a, _mm256_load_si256(v + 4 * i));
+    b = _mm256_xor_si256(b, _mm256_load_si256(v + 4 * i + 1));
+    c = _mm256_xor_si256(c, _mm256_load_si256(v + 4 * i + 2));
+    d = _mm256_xor_si256(d, _mm256_load_si256(v + 4 * i + 3));
+  }
+  __m256i all = _mm256_xor_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(c, d));
+  uint64_t lanes[4];
+  _mm256_storeu_si256((__m256i *)lanes, all);
+  s->sum = lanes[0] ^ lanes[1] ^ lanes[2] ^ lanes[3];
+#else
   uint64_t a = 0, b = 0, c = 0, d = 0;
   for (size_t i = 0; i + 8 <= s->words; i += 8) {
     a += s->data[i] ^ s->data[i + 4];
@@ -37,6 +55,7 @@ static void *reader(void *arg) {
     d += s->data[i + 3] ^ s->data[i + 7];
   }
   s->sum = a + b + c + d;
+#endif
   return NULL;
 }
 

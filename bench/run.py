@@ -184,8 +184,10 @@ def run_llamacpp(path, threads):
 
 def memory_bandwidth(threads):
     binary = os.path.join(WORK, "membw")
-    if not os.path.exists(binary):
-        run(["cc", "-O2", "-pthread", os.path.join(HERE, "membw.c"), "-o", binary])
+    source = os.path.join(HERE, "membw.c")
+    if not os.path.exists(binary) or os.path.getmtime(binary) < os.path.getmtime(source):
+        run(["cc", "-O2", "-march=native", "-pthread", os.path.join(HERE, "membw.c"), "-o",
+             binary])
     return float(run([binary, str(threads), "2048"]).stdout.strip())
 
 

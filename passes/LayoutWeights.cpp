@@ -29,6 +29,9 @@ int64_t llamac::getParamBytes(Type type) {
   if (auto qtensor = dyn_cast<QTensorType>(type))
     return qtensor.getStorageBytes();
   auto tensor = cast<RankedTensorType>(type);
+  if (isa_and_nonnull<llama::PackedAttr>(tensor.getEncoding()))
+    return llama::PackedAttr::storedRows(tensor.getDimSize(0)) *
+           tensor.getDimSize(1) * tensor.getElementTypeBitWidth() / 8;
   return tensor.getNumElements() * tensor.getElementTypeBitWidth() / 8;
 }
 

@@ -29,13 +29,29 @@ struct LlamaPackWeightsPass
     : public llamac::impl::LlamaPackWeightsBase<LlamaPackWeightsPass> {
   using LlamaPackWeightsBase::LlamaPackWeightsBase;
 
+  /// The packed type of `type`, or null when it stays as it is.
+  Type packedType(Type type) {
+    if (auto qtensor = dyn_cast<QTensorType>(type)) {
+      if (!quantized || qtensor.getPacking() == packing ||
+          qtensor.getScheme().getKind() == QuantKind::Int4)
+        return {};
+      return QTensorType::get(&getContext(), qtensor.getShape(),
+                              qtensor.getScheme(), packing);
+    }
+    auto tensor = dyn_cast<RankedTensorType>(type);
+    if (!dense || packing != WeightPacking::R16 || !tensor ||
+        tensor.getRank() != 2 || tensor.getEncoding())
+      return {};
+    return RankedTensorType::get(tensor.getShape(), tensor.getElementType(),
+                                 PackedAttr::get(&getContext(), packing));
+  }
+
   void runOnOperation() override {
     SmallVector<ParamOp> params;
     getOperation().walk([&](ParamOp param) { params.push_back(param); });
     for (ParamOp param : params) {
-      auto qtensor = dyn_cast<QTensorType>(param.getType());
-      if (!qtensor || qtensor.getPacking() == packing ||
-          qtensor.getScheme().getKind() == QuantKind::Int4)
+      Type packed = packedType(param.getType());
+      if (!packed)
         continue;
       SmallVector<OpOperand *> linearUses;
       for (OpOperand &use : param->getUses()) {
@@ -51,8 +67,6 @@ struct LlamaPackWeightsPass
       }
       if (linearUses.empty())
         continue;
-      auto packed = QTensorType::get(&getContext(), qtensor.getShape(),
-                                     qtensor.getScheme(), packing);
       OpBuilder builder(param);
       builder.setInsertionPointAfter(param);
       auto repacked =

@@ -158,17 +158,20 @@ def LlamaFuseResidual : Pass<"llama-fuse-residual"> {
 }
 
 def LlamaPackWeights : Pass<"llama-pack-weights", "mlir::ModuleOp"> {
-  let summary = "Choose the byte layout of quantized linear weights";
+  let summary = "Choose the byte layout of linear weights";
   let description = [{
     Retypes every q8_0/q4_0/q4_1 `llama.param` that serves as the weight of a
-    `llama.linear` to the `packed` layout its kernel reads. The data is
+    `llama.linear` or `llama.multi_linear` to the `packed` layout its kernel
+    reads, and with `dense`, every float one to the `#llama.packed`
+    encoding of the same layout (16 rows column-interleaved). The data is
     rearranged by the weights writer, at compile time, from the canonical
     blocks: weights that arrive quantized are repacked, never dequantized
     and requantized. Embedding tables keep the row layout (a lookup reads
     one row); a param used both ways is split into two.
 
     Targets add this pass to their model pipeline when their kernels want
-    the layout (the CPU target with AVX-512 VNNI: `r16`).
+    the layout (the CPU target: `r16` for quantized weights with AVX-512
+    VNNI, and `dense` on every CPU).
 
     Before:
     ```mlir
@@ -183,6 +186,10 @@ def LlamaPackWeights : Pass<"llama-pack-weights", "mlir::ModuleOp"> {
         : (tensor<?x576xf32>, !llama.qtensor<1536x576, q4_0, packed = r16>)
         -> tensor<?x1536xf32>
     ```
+    and a float weight with `dense=true`:
+    ```mlir
+    %w = llama.param "down" : tensor<576x1536xf16, #llama.packed<r16>>
+    ```
   }];
   let options = [
     Option<"packing", "packing", "::llamac::llama::WeightPacking",
@@ -192,7 +199,11 @@ def LlamaPackWeights : Pass<"llama-pack-weights", "mlir::ModuleOp"> {
              clEnumValN(::llamac::llama::WeightPacking::Rows, "rows",
                         "the canonical rows of blocks"),
              clEnumValN(::llamac::llama::WeightPacking::R16, "r16",
-                        "16 rows interleaved for 8-bit dot products"))}]>
+                        "16 rows interleaved for 8-bit dot products"))}]>,
+    Option<"dense", "dense", "bool", /*default=*/"false",
+           "Also pack float (f32/f16/bf16) linear weights">,
+    Option<"quantized", "quantized", "bool", /*default=*/"true",
+           "Pack quantized (q8_0/q4_0/q4_1) linear weights">
   ];
   let dependentDialects = ["::llamac::llama::LlamaDialect"];
 }

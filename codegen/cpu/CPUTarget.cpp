@@ -52,12 +52,15 @@ public:
 
   void buildModelPipeline(OpPassManager &pm,
                           const CodegenOptions &options) const override {
-    // With 8-bit dot products, quantized weights are packed for them.
-    if (int8Dot_ && options.int8Activations) {
-      LlamaPackWeightsOptions packOptions;
-      packOptions.packing = llama::WeightPacking::R16;
-      pm.addPass(createLlamaPackWeights(packOptions));
-    }
+    // Float weights are packed 16 rows at a time for linearPacked; with
+    // 8-bit dot products, quantized weights too, for linearInt8.
+    LlamaPackWeightsOptions packOptions;
+    packOptions.packing = llama::WeightPacking::R16;
+    packOptions.dense = true;
+    // Without them quantized weights keep their rows (decoded in
+    // registers by the f32 kernels).
+    packOptions.quantized = int8Dot_ && options.int8Activations;
+    pm.addPass(createLlamaPackWeights(packOptions));
   }
 
   void buildKernelPipeline(OpPassManager &pm) const override {

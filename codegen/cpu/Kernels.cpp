@@ -446,6 +446,126 @@ Kernel KernelCache::linear(const WeightLayout &layout, Type biasElement,
   return {task, 0, (rows + rowTile - 1) / rowTile};
 }
 
+Kernel KernelCache::linearPacked(const WeightLayout &layout, Type biasElement,
+                                 bool residual) {
+  MLIRContext *context = module_.getContext();
+  bool hasBias = static_cast<bool>(biasElement);
+  int64_t rows = layout.rows, cols = layout.cols;
+  int64_t groups = (rows + 15) / 16;
+  int64_t width = std::min<int64_t>(16, options_.vectorWidth);
+  int64_t parts = 16 / width;
+  int64_t tokenTile = options_.tokenTile;
+  Type f32 = Float32Type::get(context);
+  std::string name = llvm::formatv(
+      "linear_{0}_r16_{1}x{2}{3}{4}", typeName(layout.memref.getElementType()),
+      rows, cols, hasBias ? "_bias" : "", residual ? "_residual" : "");
+  std::string key = llvm::formatv("{0}:{1}:{2}:{3}", name, width, tokenTile,
+                                  hasBias ? typeName(biasElement) : "");
+  SmallVector<Type> args = {IndexType::get(context),
+                            rowsType(context, cols, f32), layout.memref,
+                            rowsType(context, rows, f32)};
+  if (hasBias)
+    args.push_back(MemRefType::get({rows}, biasElement));
+  if (residual)
+    args.push_back(rowsType(context, rows, f32));
+
+  auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
+                  ValueRange a) {
+    Value tokens = a[0], x = a[1], w = a[2], y = a[3];
+    Value bias = hasBias ? a[4] : Value();
+    Value addend = residual ? a[hasBias ? 5 : 4] : Value();
+
+    // Rows [16 g, 16 g + 16) for tokens [t0, t0 + mt): the group's values
+    // of column k are one load (16 rows in lanes), times x[t, k] broadcast.
+    // `unroll` accumulator sets over k keep several FMA chains in flight.
+    auto tile = [&](ImplicitLocOpBuilder &b, Value group, Value t0,
+                    int64_t mt) {
+      int64_t unroll = mt == 1 ? 4 : 2;
+      SmallVector<Value> tokenIndex;
+      for (int64_t i = 0; i < mt; ++i)
+        tokenIndex.push_back(arith::AddIOp::create(b, t0, index(b, i)));
+      Value base = arith::MulIOp::create(b, group, index(b, 16 * cols));
+      auto at = [&](int64_t u, int64_t i, int64_t p) {
+        return (u * mt + i) * parts + p;
+      };
+      auto step = [&](ImplicitLocOpBuilder &b, Value k, int64_t u,
+                      SmallVector<Value> &acc) {
+        Value offset = arith::AddIOp::create(
+            b, base, arith::MulIOp::create(b, k, index(b, 16)));
+        SmallVector<Value> ws;
+        for (int64_t p = 0; p < parts; ++p)
+          ws.push_back(loadF32(
+              b, w, {arith::AddIOp::create(b, offset, index(b, p * width))},
+              width));
+        for (int64_t i = 0; i < mt; ++i) {
+          Value xv = splat(
+              b, memref::LoadOp::create(b, x, ValueRange{tokenIndex[i], k}),
+              width);
+          for (int64_t p = 0; p < parts; ++p)
+            acc[at(u, i, p)] =
+                vector::FMAOp::create(b, xv, ws[p], acc[at(u, i, p)]);
+        }
+      };
+      SmallVector<Value> acc(unroll * mt * parts, zeroVector(b, width));
+      int64_t full = cols / unroll * unroll;
+      if (full > 0)
+        acc = forAccumulate(
+            b, index(b, 0), index(b, full), index(b, unroll), acc,
+            [&](ImplicitLocOpBuilder &b, Value k0, ValueRange carried) {
+              SmallVector<Value> next(carried.begin(), carried.end());
+              for (int64_t u = 0; u < unroll; ++u)
+                step(b, arith::AddIOp::create(b, k0, index(b, u)), u, next);
+              return next;
+            });
+      for (int64_t k = full; k < cols; ++k)
+        step(b, index(b, k), 0, acc);
+
+      Value row0 = arith::MulIOp::create(b, group, index(b, 16));
+      for (int64_t p = 0; p < parts; ++p) {
+        Value first = arith::AddIOp::create(b, row0, index(b, p * width));
+        Value laneMask;
+        if (rows % 16) {
+          // Lanes of rows that exist: clamp(rows - first, 0, width).
+          Value left = arith::SubIOp::create(
+              b, index(b, rows),
+              arith::MinUIOp::create(b, first, index(b, rows)));
+          laneMask =
+              mask(b, width, arith::MinUIOp::create(b, left, index(b, width)));
+        }
+        for (int64_t i = 0; i < mt; ++i) {
+          Value out = acc[at(0, i, p)];
+          for (int64_t u = 1; u < unroll; ++u)
+            out = arith::AddFOp::create(b, out, acc[at(u, i, p)]);
+          if (bias)
+            out = arith::AddFOp::create(
+                b, out, loadF32(b, bias, {first}, width, laneMask));
+          if (addend)
+            out = arith::AddFOp::create(
+                b, out,
+                loadF32(b, addend, {tokenIndex[i], first}, width, laneMask));
+          storeF32(b, out, y, {tokenIndex[i], first}, laneMask);
+        }
+      }
+    };
+
+    forEach(b, begin, end, index(b, 1),
+            [&](ImplicitLocOpBuilder &b, Value group) {
+              Value fullTokens = arith::MulIOp::create(
+                  b, arith::DivUIOp::create(b, tokens, index(b, tokenTile)),
+                  index(b, tokenTile));
+              forEach(b, index(b, 0), fullTokens, index(b, tokenTile),
+                      [&](ImplicitLocOpBuilder &b, Value t0) {
+                        tile(b, group, t0, tokenTile);
+                      });
+              forEach(b, fullTokens, tokens, index(b, 1),
+                      [&](ImplicitLocOpBuilder &b, Value t) {
+                        tile(b, group, t, 1);
+                      });
+            });
+  };
+  return {getOrCreate(name, key, args, body), 0, groups};
+}
+
 //===----------------------------------------------------------------------===//
 // embedding
 //===----------------------------------------------------------------------===//

@@ -83,6 +83,13 @@ public:
   Kernel linear(const WeightLayout &weight, mlir::Type biasElement,
                 bool residual = false);
 
+  /// y = x w^T (+ bias) (+ residual) with a float w packed r16 (see
+  /// #llama.packed): one task per group of 16 rows, whose outputs stay in
+  /// vector lanes. Task args: (rows, x, w: memref<(16*groups*K) x T>, y
+  /// [, bias][, residual]).
+  Kernel linearPacked(const WeightLayout &weight, mlir::Type biasElement,
+                      bool residual = false);
+
   /// y[t, :] = table[tokens[t], :], rows decoded as they are read.
   /// Task args: (rows, tokens: memref<?xi32>, table, y: memref<?xDxf32>).
   Kernel embedding(const WeightLayout &table);

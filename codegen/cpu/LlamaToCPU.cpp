@@ -92,6 +92,10 @@ MemRefType bufferType(Type type) {
         IntegerType::get(type.getContext(), 8));
   }
   auto tensor = cast<RankedTensorType>(type);
+  if (isa_and_nonnull<PackedAttr>(tensor.getEncoding()))
+    return MemRefType::get(
+        {PackedAttr::storedRows(tensor.getDimSize(0)) * tensor.getDimSize(1)},
+        tensor.getElementType());
   return MemRefType::get(tensor.getShape(), tensor.getElementType());
 }
 
@@ -117,9 +121,16 @@ WeightLayout layoutOf(Value weight, Value buffer) {
     }
     return layout;
   }
-  layout.rows = layout.memref.getDimSize(0);
-  layout.cols = layout.memref.getDimSize(1);
+  auto tensor = cast<RankedTensorType>(weight.getType());
+  layout.rows = tensor.getDimSize(0);
+  layout.cols = tensor.getDimSize(1);
   return layout;
+}
+
+/// A float weight stored r16 (#llama.packed).
+bool isPackedDense(Type type) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  return tensor && isa_and_nonnull<PackedAttr>(tensor.getEncoding());
 }
 
 bool isPacked(Type type) {
@@ -619,6 +630,10 @@ void ForwardLowering::emitProduct(const Product &product) {
           kernels_.linearInt8(layoutOf(weight, w), biasElement, residual));
       llvm::append_range(args, ValueRange{rows, q.valuesView, q.scalesView,
                                           q.sumsView, w, out});
+    } else if (isPackedDense(weight.getType())) {
+      kernels.push_back(
+          kernels_.linearPacked(layoutOf(weight, w), biasElement, residual));
+      llvm::append_range(args, ValueRange{rows, floatInput(), w, out});
     } else {
       kernels.push_back(
           kernels_.linear(layoutOf(weight, w), biasElement, residual));

@@ -114,6 +114,29 @@ def Llama_QuantSchemeAttr : Llama_Attr<"QuantScheme", "quant"> {
   }];
 }
 
+def Llama_PackedAttr : Llama_Attr<"Packed", "packed"> {
+  let summary = "The byte layout of a float weight matrix (a tensor encoding)";
+  let description = [{
+    As the encoding of a 2-D float weight `tensor<N x K x T>`, says how its
+    values are stored. `r16`, written by `llama-pack-weights` for kernels
+    that keep 16 outputs in vector lanes, stores groups of 16 rows
+    column-interleaved: for each group, for each column `k`, the 16 rows'
+    values at `k` (rows past `N` are zero), so a product of one group is one
+    sequential read and one vector load per column. Without an encoding the
+    matrix is row-major.
+
+    ```mlir
+    tensor<5632x2048xf16, #llama.packed<r16>>
+    ```
+  }];
+  let parameters = (ins EnumParameter<Llama_WeightPacking>:$packing);
+  let assemblyFormat = "`<` $packing `>`";
+  let extraClassDeclaration = [{
+    /// Rows the storage holds for `rows` logical rows (a multiple of 16).
+    static int64_t storedRows(int64_t rows) { return (rows + 15) / 16 * 16; }
+  }];
+}
+
 def Llama_RopeScalingAttr : Llama_Attr<"RopeScaling", "rope_scaling"> {
   let summary = "Frequency scaling of a rotary embedding";
   let description = [{

@@ -327,6 +327,28 @@ llvm::Expected<uint64_t> llamac::writeWeightsBlob(ModuleOp module,
                                source->file.c_str(), source->name.c_str(),
                                static_cast<long long>(source->numElements()),
                                static_cast<long long>(rows * cols));
+    if (auto tensor = dyn_cast<RankedTensorType>(type);
+        tensor && isa_and_nonnull<llama::PackedAttr>(tensor.getEncoding())) {
+      // Float r16: per group of 16 rows, column k's 16 values together.
+      int64_t element = tensor.getElementTypeBitWidth() / 8;
+      std::vector<uint8_t> canonical, interleaved(16 * cols * element);
+      for (int64_t r = 0; r < rows; r += 16) {
+        canonical.clear();
+        int64_t n = std::min<int64_t>(16, rows - r);
+        if (llvm::Error error =
+                convertRows(*source, target, r, n, cols, canonical))
+          return std::move(error);
+        canonical.resize(16 * cols * element, 0); // zero rows pad the group
+        for (int64_t row = 0; row < 16; ++row)
+          for (int64_t k = 0; k < cols; ++k)
+            std::memcpy(&interleaved[(k * 16 + row) * element],
+                        &canonical[(row * cols + k) * element], element);
+        out.write(reinterpret_cast<const char *>(interleaved.data()),
+                  interleaved.size());
+        cursor += interleaved.size();
+      }
+      continue;
+    }
     auto packed = dyn_cast<llama::QTensorType>(type);
     if (packed && packed.getPacking() == llama::WeightPacking::R16) {
       // Canonical blocks for 16 rows at a time, then interleaved.
