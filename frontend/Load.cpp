@@ -11,6 +11,7 @@
 
 #include "frontend/Load.h"
 #include "frontend/gguf/GGUF.h"
+#include "frontend/onnx/ONNX.h"
 #include "frontend/safetensors/Safetensors.h"
 
 #include "llvm/Support/FileSystem.h"
@@ -50,12 +51,14 @@ llamac::loadModel(llvm::StringRef path, bool strict) {
   // A .gguf file with the wrong magic goes to the GGUF reader, which says so.
   if (std::string(magic, 4) == "GGUF" || file.ends_with(".gguf"))
     return loadGGUF(path, strict);
+  if (looksLikeONNX(path))
+    return loadONNX(path, strict);
   if (file == "config.json" || file.ends_with(".safetensors"))
     return loadHuggingFace(llvm::sys::path::parent_path(path).empty()
                                ? "."
                                : llvm::sys::path::parent_path(path));
   return createStringError("cannot tell the format of '%s' (expected a "
                            "Hugging Face directory, a .safetensors file in "
-                           "one, or a GGUF file)",
+                           "one, a GGUF file or a .onnx file)",
                            name.c_str());
 }

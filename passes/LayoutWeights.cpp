@@ -57,6 +57,8 @@ struct LlamaLayoutWeightsPass
       std::string key;
       llvm::raw_string_ostream os(key);
       os << param.getName() << '\0' << param.getType();
+      if (Attribute view = param->getAttr(kTransposeFromAttr))
+        os << '\0' << view;
       auto [it, inserted] = offsets.try_emplace(key, 0);
       if (inserted) {
         cursor = llvm::alignTo(cursor, alignment);

@@ -71,6 +71,8 @@ struct LlamaPackWeightsPass
       builder.setInsertionPointAfter(param);
       auto repacked =
           ParamOp::create(builder, param.getLoc(), packed, param.getNameAttr());
+      // Keep what other passes attached (a transposed view, ...).
+      repacked->setDiscardableAttrs(param->getDiscardableAttrDictionary());
       for (OpOperand *use : linearUses)
         use->set(repacked);
       if (param->use_empty())

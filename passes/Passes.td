@@ -157,6 +157,48 @@ def LlamaFuseResidual : Pass<"llama-fuse-residual"> {
   let dependentDialects = ["::llamac::llama::LlamaDialect"];
 }
 
+def ONNXRaiseLlama : Pass<"onnx-raise-llama", "mlir::ModuleOp"> {
+  let summary = "Raise an imported ONNX decoder graph into the llama forward pass";
+  let description = [{
+    Reads `@main_graph` (the `onnx` dialect, as the ONNX importer writes it)
+    and replaces it with `@forward` in the `llama` dialect: the token ids
+    become `tokens`, each attention node's past/present key and value the
+    runtime's cache at that layer, the logits output its last position.
+    Only what the outputs need is translated (an export's attention-mask
+    bookkeeping has no counterpart); MatMul weights are read transposed
+    through `llama.param` views (`llamac.transpose_from`), a packed Q/K/V
+    weight as three views; rotary frequencies come from the cos/sin tables.
+    Any other operator the outputs need is an error naming its node.
+
+    Before (abridged):
+    ```mlir
+    %e = onnx.Gather %table, %input_ids : ...
+    %n = onnx.SimplifiedLayerNormalization %e, %g {epsilon = 1.0e-05 : f32} : ...
+    %qkv = onnx.MatMul %n, %wqkv : ...
+    %o, %pk, %pv, %none = onnx.ms.GroupQueryAttention %qkv, %none, %none,
+        %past_k, %past_v, %seqlens, %total, %cos, %sin, ... {num_heads = 4, ...}
+    ```
+    After:
+    ```mlir
+    %e = llama.embedding %table[%tokens] : ...
+    %n = llama.rms_norm %e, %g eps = 1.000000e-05 : ...
+    %wq = llama.param "wqkv" {llamac.transpose_from = 0 : i64} : tensor<64x64xf32>
+    %q = llama.linear %n, %wq : ...
+    ...
+    %o, %kc, %vc = llama.attention %qr, %kr, %v, %k_cache, %v_cache at %pos
+        layer = 0 heads = 4 kv_heads = 2 : ...
+    ```
+  }];
+  let options = [
+    Option<"maxContext", "max-context", "int64_t", /*default=*/"4096",
+           "Cache length of the forward pass">
+  ];
+  let dependentDialects = ["::llamac::llama::LlamaDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
 def LlamaPackWeights : Pass<"llama-pack-weights", "mlir::ModuleOp"> {
   let summary = "Choose the byte layout of linear weights";
   let description = [{

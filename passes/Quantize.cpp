@@ -81,6 +81,7 @@ struct LlamaQuantizePass
       builder.setInsertionPointAfter(param);
       auto quantized = ParamOp::create(builder, param.getLoc(), qtensor,
                                        param.getNameAttr());
+      quantized->setDiscardableAttrs(param->getDiscardableAttrDictionary());
       for (OpOperand *use : quantizable)
         use->set(quantized);
       if (param->use_empty())

@@ -21,6 +21,9 @@ namespace llamac {
 
 /// On llama.param: the byte offset of its data in the weights region.
 constexpr llvm::StringLiteral kOffsetAttr = "llamac.offset";
+/// On a llama.param: its rows are the stored matrix's columns from this one
+/// on (an ONNX MatMul weight [K, N] read as [N', K] rows).
+constexpr llvm::StringLiteral kTransposeFromAttr = "llamac.transpose_from";
 /// On the module: the size of the weights region in bytes.
 constexpr llvm::StringLiteral kWeightsBytesAttr = "llamac.weights_bytes";
 

@@ -220,10 +220,21 @@ LogicalResult RopeOp::verify() {
                          << " must be even (features rotate in pairs)";
   if (!(getTheta().convertToDouble() > 0))
     return emitOpError("theta must be positive");
+  if (auto frequencies = getFrequencies()) {
+    if (static_cast<int64_t>(frequencies->size()) != rotaryDim / 2)
+      return emitOpError() << "has " << frequencies->size()
+                           << " frequencies but rotates " << rotaryDim / 2
+                           << " pairs";
+    if (llvm::any_of(*frequencies,
+                     [](double f) { return !(f >= 0) || std::isinf(f); }))
+      return emitOpError("frequencies must be finite and non-negative");
+  }
   return success();
 }
 
 double RopeOp::getFrequency(int64_t i) {
+  if (auto frequencies = getFrequencies())
+    return (*frequencies)[i];
   double exponent = -2.0 * static_cast<double>(i) /
                     static_cast<double>(getRotaryDimOrHeadDim());
   double frequency = std::pow(getTheta().convertToDouble(), exponent);

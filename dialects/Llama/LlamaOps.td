@@ -233,6 +233,10 @@ def Llama_RopeOp : Llama_Op<"rope",
     `(2i, 2i + 1)` when `interleaved` is set (GPT-J style, which GGUF files
     converted by llama.cpp expect of their permuted Q/K rows).
 
+    `frequencies`, when given, lists the `R/2` values `f_i` themselves (as
+    read from a model's cos/sin tables); `theta` and `scaling` are then not
+    used.
+
     ```mlir
     %q_rot = llama.rope %q at %pos head_dim = 64 theta = 1.000000e+04
         : tensor<?x576xf32>
@@ -245,13 +249,14 @@ def Llama_RopeOp : Llama_Op<"rope",
   let arguments = (ins Llama_Activation:$input, Index:$position,
                        I64Attr:$head_dim, OptionalAttr<I64Attr>:$rotary_dim,
                        F64Attr:$theta, UnitAttr:$interleaved,
-                       OptionalAttr<Llama_RopeScalingAttr>:$scaling);
+                       OptionalAttr<Llama_RopeScalingAttr>:$scaling,
+                       OptionalAttr<DenseF64ArrayAttr>:$frequencies);
   let results = (outs Llama_Activation:$result);
   let assemblyFormat = [{
     $input `at` $position `head_dim` `=` $head_dim
     (`rotary_dim` `=` $rotary_dim^)? `theta` `=` $theta
-    (`interleaved` $interleaved^)? (`scaling` `=` $scaling^)? attr-dict `:`
-    type($input)
+    (`interleaved` $interleaved^)? (`scaling` `=` $scaling^)?
+    (`frequencies` `=` $frequencies^)? attr-dict `:` type($input)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{

@@ -90,6 +90,12 @@ llvm::Expected<const llvm::MemoryBuffer *> WeightStore::map(StringRef path) {
   return buffers_.back().get();
 }
 
+const llvm::MemoryBuffer *
+WeightStore::adopt(std::unique_ptr<llvm::MemoryBuffer> buffer) {
+  buffers_.push_back(std::move(buffer));
+  return buffers_.back().get();
+}
+
 llvm::Error WeightStore::add(TensorSource tensor) {
   std::string name = tensor.name;
   auto [it, inserted] = tensors_.try_emplace(name, std::move(tensor));
@@ -353,7 +359,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> ForwardBuilder::build() {
     return llama::RopeOp::create(
         b_, x.getType(), x, pos, b_.getI64IntegerAttr(headDim), rotaryDim,
         b_.getF64FloatAttr(c.ropeTheta),
-        c.ropeInterleaved ? b_.getUnitAttr() : UnitAttr(), scaling);
+        c.ropeInterleaved ? b_.getUnitAttr() : UnitAttr(), scaling,
+        DenseF64ArrayAttr());
   };
   auto norm = [&](Value x, Value weight) {
     return llama::RMSNormOp::create(b_, x.getType(), x, weight,

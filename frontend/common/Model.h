@@ -54,6 +54,11 @@ struct TensorSource {
   /// When not empty: the stored type, which llamac cannot read. Such tensors
   /// are listed (so `inspect` shows them) but fail when used.
   std::string unsupportedType;
+  /// A transposed window of a stored matrix (ONNX MatMul weights are stored
+  /// [K, N]): when storedColumns is not 0, row r of this [rows, cols] tensor
+  /// is column firstColumn + r of the [cols, storedColumns] matrix at data.
+  int64_t storedColumns = 0;
+  int64_t firstColumn = 0;
 
   int64_t numElements() const;
 };
@@ -121,6 +126,8 @@ class WeightStore {
 public:
   /// Maps `path` and keeps it mapped for the store's lifetime.
   llvm::Expected<const llvm::MemoryBuffer *> map(llvm::StringRef path);
+  /// Keeps `buffer` (data a front end decoded) for the store's lifetime.
+  const llvm::MemoryBuffer *adopt(std::unique_ptr<llvm::MemoryBuffer> buffer);
   /// Registers a tensor (its data must lie in a mapped buffer).
   llvm::Error add(TensorSource tensor);
   const TensorSource *find(llvm::StringRef name) const;
@@ -155,6 +162,8 @@ struct LoadedModel {
   /// The checkpoint's tensor name for a role (layer -1 for global ones), or
   /// "" when the model has no such tensor.
   std::function<std::string(WeightRole, int64_t layer)> weightName;
+  /// What a front end keeps for a later stage (the ONNX graph).
+  std::shared_ptr<void> frontendData;
 };
 
 /// Options of the forward pass the builder writes.

@@ -212,6 +212,30 @@ llvm::Error llamac::convertRows(const TensorSource &source, Type target,
     return createStringError("tensor '%s': llamac cannot yet write weights "
                              "of this type",
                              source.name.c_str());
+  if (source.storedColumns) {
+    // A transposed window: gather the rows from the stored matrix's columns,
+    // one stored row (a run of `rows` values) at a time.
+    if (isBlockQuantized(source.dtype))
+      return createStringError("tensor '%s': a transposed view of a block "
+                               "quantized tensor",
+                               source.name.c_str());
+    std::vector<float> block(static_cast<size_t>(rows * cols)), run(rows);
+    int64_t element = rowBytes(source.dtype, 1);
+    for (int64_t k = 0; k < cols; ++k) {
+      const uint8_t *at =
+          source.data + (k * source.storedColumns + source.firstColumn +
+                         firstRow) *
+                            element;
+      decodeRow(source.dtype, at, rows, run.data());
+      for (int64_t r = 0; r < rows; ++r)
+        block[r * cols + k] = run[r];
+    }
+    TensorSource f32 = source;
+    f32.storedColumns = 0;
+    f32.dtype = DType::F32;
+    f32.data = reinterpret_cast<const uint8_t *>(block.data());
+    return convertRows(f32, target, 0, rows, cols, out);
+  }
   int64_t sourceRowBytes = rowBytes(source.dtype, cols);
   const uint8_t *base = source.data + firstRow * sourceRowBytes;
   if (*encoding == source.dtype) {
@@ -305,6 +329,29 @@ llvm::Expected<uint64_t> llamac::writeWeightsBlob(ModuleOp module,
       return createStringError("%s: the model has no tensor '%s'",
                                model.path.c_str(),
                                param.getName().str().c_str());
+    TensorSource view;
+    if (auto first = param->getAttrOfType<IntegerAttr>(kTransposeFromAttr)) {
+      // Rows of this param are columns [first, first + rows) of the stored
+      // [cols, N] matrix.
+      auto shaped = isa<llama::QTensorType>(param.getType())
+                        ? cast<llama::QTensorType>(param.getType()).getShape()
+                        : cast<RankedTensorType>(param.getType()).getShape();
+      if (source->shape.size() != 2 || source->shape[0] != shaped[1] ||
+          first.getInt() < 0 ||
+          first.getInt() + shaped[0] > source->shape[1] ||
+          isBlockQuantized(source->dtype))
+        return createStringError(
+            "%s: tensor '%s' cannot be read as the transposed window "
+            "[%lld, %lld) of its columns",
+            source->file.c_str(), source->name.c_str(),
+            static_cast<long long>(first.getInt()),
+            static_cast<long long>(first.getInt() + shaped[0]));
+      view = *source;
+      view.storedColumns = source->shape[1];
+      view.firstColumn = first.getInt();
+      view.shape = {shaped[0], shaped[1]};
+      source = &view;
+    }
     out.write_zeros(entry.offset - cursor);
     cursor = entry.offset;
 

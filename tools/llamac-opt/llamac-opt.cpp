@@ -14,6 +14,7 @@
 #include "codegen/cpu/Passes.h"
 #include "conversions/Passes.h"
 #include "dialects/Llama/LlamaDialect.h"
+#include "dialects/ONNX/ONNXDialect.h"
 #include "dialects/Runtime/RuntimeDialect.h"
 #include "passes/Passes.h"
 
@@ -31,7 +32,8 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
-  registry.insert<llamac::llama::LlamaDialect, llamac::lrt::RuntimeDialect>();
+  registry.insert<llamac::llama::LlamaDialect, llamac::lrt::RuntimeDialect,
+                  llamac::onnx::ONNXDialect>();
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "llamac-opt: llamac's dialects and passes\n", registry));

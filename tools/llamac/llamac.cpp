@@ -23,9 +23,11 @@
 #include "codegen/cpu/Passes.h"
 #include "conversions/Passes.h"
 #include "dialects/Llama/LlamaOps.h"
+#include "dialects/ONNX/ONNXDialect.h"
 #include "dialects/Runtime/RuntimeDialect.h"
 #include "frontend/Load.h"
 #include "frontend/common/WeightsWriter.h"
+#include "frontend/onnx/ONNX.h"
 #include "frontend/tokenizer/TokenizerImport.h"
 #include "passes/Passes.h"
 #include "passes/WeightsLayout.h"
@@ -95,10 +97,24 @@ cl::opt<std::string> targetName("target", cl::init("cpu"),
                                 cl::sub(compileCommand),
                                 cl::cat(compileCategory));
 
-enum class Emit { Llama, Weights, Kernels, LLVMMLIR, LLVM, Asm, Obj, Lib, Exe };
+enum class Emit {
+  ONNX,
+  Llama,
+  Weights,
+  Kernels,
+  LLVMMLIR,
+  LLVM,
+  Asm,
+  Obj,
+  Lib,
+  Exe
+};
 cl::opt<Emit> emit(
     "emit", cl::init(Emit::Exe), cl::desc("What to produce"),
-    cl::values(clEnumValN(Emit::Llama, "llama", "the llama dialect module"),
+    cl::values(clEnumValN(Emit::ONNX, "onnx",
+                          "an ONNX model's graph as imported (the onnx "
+                          "dialect)"),
+               clEnumValN(Emit::Llama, "llama", "the llama dialect module"),
                clEnumValN(Emit::Llama, "mlir", "same as llama"),
                clEnumValN(Emit::Weights, "weights",
                           "the weights blob alone (what --weights external "
@@ -240,7 +256,7 @@ void registerDialects(DialectRegistry &registry) {
   registry.insert<llama::LlamaDialect, lrt::RuntimeDialect, arith::ArithDialect,
                   func::FuncDialect, LLVM::LLVMDialect, math::MathDialect,
                   memref::MemRefDialect, scf::SCFDialect, tensor::TensorDialect,
-                  vector::VectorDialect>();
+                  vector::VectorDialect, onnx::ONNXDialect>();
   registerAllExtensions(registry);
 }
 
@@ -358,10 +374,32 @@ int compile(const char *argv0) {
   context.loadAllAvailableDialects();
   BuildOptions buildOptions;
   buildOptions.maxContext = maxContext;
-  auto built = buildForward(context, **model, buildOptions);
-  if (!built)
-    return fail(built.takeError());
-  OwningOpRef<ModuleOp> module = std::move(*built);
+  OwningOpRef<ModuleOp> module;
+  if ((*model)->format == "onnx") {
+    // The graph in the onnx dialect, then raised into @forward.
+    auto imported = importONNX(context, **model);
+    if (!imported)
+      return fail(imported.takeError());
+    module = std::move(*imported);
+    if (emit == Emit::ONNX)
+      return failed(writeModule(*module, outputPath)) ? 1 : 0;
+    PassManager raise(&context);
+    ONNXRaiseLlamaOptions raiseOptions;
+    raiseOptions.maxContext =
+        contextLength((*model)->config, buildOptions);
+    raise.addPass(createONNXRaiseLlama(raiseOptions));
+    if (failed(raise.run(*module)))
+      return fail(llvm::formatv("{0}: the ONNX graph could not be raised "
+                                "into a Llama forward pass (see above)",
+                                compileModel.getValue()));
+  } else {
+    if (emit == Emit::ONNX)
+      return fail("--emit onnx needs an ONNX model");
+    auto built = buildForward(context, **model, buildOptions);
+    if (!built)
+      return fail(built.takeError());
+    module = std::move(*built);
+  }
   const ModelConfig &config = (*model)->config;
   std::string tokenizerSource;
   auto tokenizer = resolveTokenizer(**model, &tokenizerSource);

@@ -1,0 +1,49 @@
+//===- ONNX.h - The ONNX front end ------------------------------*- C++ -*-===//
+//
+// Part of llamac, under the Apache License v2.0.
+//
+//===----------------------------------------------------------------------===//
+//
+// This file declares the ONNX front end: loadONNX reads a ModelProto (and
+// its external data files) into a LoadedModel whose weight store holds the
+// initializers; importONNX writes the graph as an `onnx` dialect function,
+// `@main_graph`, one op per node.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LLAMAC_FRONTEND_ONNX_ONNX_H
+#define LLAMAC_FRONTEND_ONNX_ONNX_H
+
+#include "frontend/common/Model.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+
+namespace llamac {
+
+/// Oldest and newest ai.onnx opsets the importer accepts.
+constexpr int64_t kMinONNXOpset = 13;
+constexpr int64_t kMaxONNXOpset = 23;
+
+/// Whether the file's first bytes look like a protobuf ModelProto.
+bool looksLikeONNX(llvm::StringRef path);
+
+/// Reads an ONNX model: the ModelProto, every initializer (inline, typed
+/// fields, or external data files, each checked against its file's size),
+/// the tokenizer beside the model (tokenizer.json), and what the graph says
+/// of the config (vocabulary and hidden size from the embedding table,
+/// layers and heads from the attention nodes; bos/eos/context from a
+/// genai_config.json beside it when there is one).
+llvm::Expected<std::unique_ptr<LoadedModel>> loadONNX(llvm::StringRef path,
+                                                      bool strict = true);
+
+/// The graph of a model loadONNX read, as `@main_graph` in the `onnx`
+/// dialect. Unsupported operators are all listed in one error, each with its
+/// domain, opset and node name.
+llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
+importONNX(mlir::MLIRContext &context, const LoadedModel &model);
+
+} // namespace llamac
+
+#endif // LLAMAC_FRONTEND_ONNX_ONNX_H
