@@ -69,17 +69,17 @@ struct Raised {
     Silu,       // value * sigmoid(value)
     KeyCache,   // a layer's present key (only returned)
     ValueCache,
-    Table,      // an initializer (weight, embedding table, norm scale)
-    TableT,     // Transpose(initializer [N, K]): a MatMul weight as stored
+    Table,  // an initializer (weight, embedding table, norm scale)
+    TableT, // Transpose(initializer [N, K]): a MatMul weight as stored
   } kind = Unknown;
   Value value;
   // Linear:
-  std::string weight;     // initializer name
-  Type element;           // its element type
-  int64_t rows = 0;       // N: outputs
-  int64_t cols = 0;       // K: inputs
-  bool storedKN = true;   // the initializer is [K, N] (a MatMul weight)
-  std::string bias;       // a 1-D initializer [N], or ""
+  std::string weight;   // initializer name
+  Type element;         // its element type
+  int64_t rows = 0;     // N: outputs
+  int64_t cols = 0;     // K: inputs
+  bool storedKN = true; // the initializer is [K, N] (a MatMul weight)
+  std::string bias;     // a 1-D initializer [N], or ""
   // Table / TableT:
   RankedTensorType type;
 
@@ -160,6 +160,8 @@ int64_t featureWidth(Value v) {
   if (isa<onnx::AddOp>(def))
     return std::max(featureWidth(def->getOperand(0)),
                     featureWidth(def->getOperand(1)));
+  if (isa<onnx::CastOp>(def))
+    return featureWidth(def->getOperand(0));
   if (isa<onnx::MatMulOp>(def)) {
     Value w = def->getOperand(1);
     bool transposed = false;
@@ -268,8 +270,8 @@ Value Raiser::param(StringRef name, Type type,
   if (Value v = params_[key])
     return v;
   OpBuilder::InsertionGuard guard(b_);
-  auto param = ParamOp::create(b_, b_.getUnknownLoc(), type,
-                               b_.getStringAttr(name));
+  auto param =
+      ParamOp::create(b_, b_.getUnknownLoc(), type, b_.getStringAttr(name));
   if (firstColumn)
     param->setAttr(kTransposeFromAttr, b_.getI64IntegerAttr(*firstColumn));
   return params_[key] = param;
@@ -286,16 +288,16 @@ FailureOr<Raised> Raiser::asLinear(Value v, Operation *user) {
 Value Raiser::emitLinear(const Raised &lin, int64_t first, int64_t count,
                          Value input) {
   auto type = RankedTensorType::get({count, lin.cols}, lin.element);
-  Value weight =
-      lin.storedKN ? param(lin.weight, type, first)
-                   : param(lin.weight, type, std::nullopt); // rows as stored
+  Value weight = lin.storedKN
+                     ? param(lin.weight, type, first)
+                     : param(lin.weight, type, std::nullopt); // rows as stored
   Value bias;
   if (!lin.bias.empty())
     bias = param(lin.bias, RankedTensorType::get({count}, b_.getF32Type()),
                  std::nullopt);
   auto inputType = cast<RankedTensorType>(input.getType());
-  auto result = RankedTensorType::get({inputType.getDimSize(0), count},
-                                      b_.getF32Type());
+  auto result =
+      RankedTensorType::get({inputType.getDimSize(0), count}, b_.getF32Type());
   return LinearOp::create(b_, input.getLoc(), result, input, weight, bias);
 }
 
@@ -322,16 +324,16 @@ FailureOr<Value> Raiser::activation(Value v, Operation *user) {
   return failure();
 }
 
-FailureOr<SmallVector<double>>
-Raiser::rotaryFrequencies(Operation *op, Value cos, Value sin) {
+FailureOr<SmallVector<double>> Raiser::rotaryFrequencies(Operation *op,
+                                                         Value cos, Value sin) {
   auto cosOp = cos.getDefiningOp<onnx::ConstantOp>();
   auto sinOp = sin.getDefiningOp<onnx::ConstantOp>();
-  auto cosValues = cosOp ? dyn_cast_or_null<DenseElementsAttr>(
-                               cosOp->getAttr("value"))
-                         : DenseElementsAttr();
-  auto sinValues = sinOp ? dyn_cast_or_null<DenseElementsAttr>(
-                               sinOp->getAttr("value"))
-                         : DenseElementsAttr();
+  auto cosValues =
+      cosOp ? dyn_cast_or_null<DenseElementsAttr>(cosOp->getAttr("value"))
+            : DenseElementsAttr();
+  auto sinValues =
+      sinOp ? dyn_cast_or_null<DenseElementsAttr>(sinOp->getAttr("value"))
+            : DenseElementsAttr();
   if (!cosValues || !sinValues || cosValues.getType() != sinValues.getType() ||
       cosValues.getType().getRank() != 2 ||
       !cosValues.getElementType().isF32() ||
@@ -387,9 +389,9 @@ LogicalResult Raiser::raise(Operation *op) {
   if (isa<onnx::TransposeOp>(op)) {
     Raised *in = known(op->getOperand(0));
     auto perm = op->getAttrOfType<ArrayAttr>("perm");
-    bool swap = !perm || (perm.size() == 2 &&
-                          cast<IntegerAttr>(perm[0]).getInt() == 1 &&
-                          cast<IntegerAttr>(perm[1]).getInt() == 0);
+    bool swap = !perm ||
+                (perm.size() == 2 && cast<IntegerAttr>(perm[0]).getInt() == 1 &&
+                 cast<IntegerAttr>(perm[1]).getInt() == 0);
     if (!in || in->kind != Raised::Table || in->type.getRank() != 2 || !swap)
       return fail(op, "Transpose is only raised on a 2-D initializer (a "
                       "tied or pre-transposed weight)");
@@ -401,17 +403,17 @@ LogicalResult Raiser::raise(Operation *op) {
 
   if (isa<onnx::GatherOp>(op)) {
     Raised *table = known(op->getOperand(0));
-    if (!table || table->kind != Raised::Table ||
-        table->type.getRank() != 2 || intAttr(op, "axis", 0) != 0 ||
-        op->getOperand(1) != tokenArg_)
+    if (!table || table->kind != Raised::Table || table->type.getRank() != 2 ||
+        intAttr(op, "axis", 0) != 0 || op->getOperand(1) != tokenArg_)
       return fail(op, "Gather is raised as the token embedding: rows of a "
                       "2-D initializer indexed by the token ids");
     vocab_ = table->type.getDimSize(0);
     Value tablePar = param(table->weight, table->type, std::nullopt);
     auto type = RankedTensorType::get(
         {ShapedType::kDynamic, table->type.getDimSize(1)}, b_.getF32Type());
-    result(0, Raised::of(Raised::Activation,
-                         EmbeddingOp::create(b_, loc, type, tablePar, tokens_)));
+    result(0,
+           Raised::of(Raised::Activation,
+                      EmbeddingOp::create(b_, loc, type, tablePar, tokens_)));
     return success();
   }
 
@@ -437,7 +439,8 @@ LogicalResult Raiser::raise(Operation *op) {
     FailureOr<Value> x = activation(op->getOperand(0), op);
     if (failed(x))
       return failure();
-    FailureOr<Value> y = norm(*x, op->getOperand(1), floatAttr(op, "epsilon", 1e-5));
+    FailureOr<Value> y =
+        norm(*x, op->getOperand(1), floatAttr(op, "epsilon", 1e-5));
     if (failed(y))
       return failure();
     result(0, Raised::of(Raised::Activation, *y));
@@ -450,11 +453,13 @@ LogicalResult Raiser::raise(Operation *op) {
     if (!op->getResult(1).use_empty() || !op->getResult(2).use_empty())
       return fail(op, "the normalization's statistics outputs are used");
     FailureOr<Value> a = activation(op->getOperand(0), op);
-    FailureOr<Value> s = failed(a) ? FailureOr<Value>(failure()) : activation(op->getOperand(1), op);
+    FailureOr<Value> s = failed(a) ? FailureOr<Value>(failure())
+                                   : activation(op->getOperand(1), op);
     if (failed(s))
       return failure();
     Value sum = AddOp::create(b_, loc, a->getType(), *a, *s);
-    FailureOr<Value> y = norm(sum, op->getOperand(2), floatAttr(op, "epsilon", 1e-5));
+    FailureOr<Value> y =
+        norm(sum, op->getOperand(2), floatAttr(op, "epsilon", 1e-5));
     if (failed(y))
       return failure();
     result(0, Raised::of(Raised::Activation, *y));
@@ -499,12 +504,26 @@ LogicalResult Raiser::raise(Operation *op) {
       }
     }
     FailureOr<Value> a = activation(op->getOperand(0), op);
-    FailureOr<Value> c = failed(a) ? FailureOr<Value>(failure()) : activation(op->getOperand(1), op);
+    FailureOr<Value> c = failed(a) ? FailureOr<Value>(failure())
+                                   : activation(op->getOperand(1), op);
     if (failed(c))
       return failure();
     if (a->getType() != c->getType())
       return fail(op, "Add is raised for two activations of one shape");
-    result(0, Raised::of(Raised::Activation, AddOp::create(b_, loc, a->getType(), *a, *c)));
+    result(0, Raised::of(Raised::Activation,
+                         AddOp::create(b_, loc, a->getType(), *a, *c)));
+    return success();
+  }
+
+  if (isa<onnx::CastOp>(op)) {
+    // Between float types: llamac computes activations in f32 throughout.
+    auto to = intAttr(op, "to", 0);
+    bool floatTarget =
+        to == 1 /*FLOAT*/ || to == 10 /*FLOAT16*/ || to == 16 /*BFLOAT16*/;
+    Raised *in = known(op->getOperand(0));
+    if (!floatTarget || !in)
+      return fail(op, "Cast is raised between float types only");
+    result(0, *in);
     return success();
   }
 
@@ -519,8 +538,8 @@ LogicalResult Raiser::raise(Operation *op) {
   if (isa<onnx::MulOp>(op)) {
     Raised *lhs = known(op->getOperand(0)), *rhs = known(op->getOperand(1));
     // x * sigmoid(x): SiLU, kept for the product with the up projection.
-    for (auto [sig, other] : {std::pair{lhs, op->getOperand(1)},
-                              {rhs, op->getOperand(0)}}) {
+    for (auto [sig, other] :
+         {std::pair{lhs, op->getOperand(1)}, {rhs, op->getOperand(0)}}) {
       if (sig && sig->kind == Raised::Sigmoid) {
         FailureOr<Value> x = activation(other, op);
         if (failed(x))
@@ -531,8 +550,8 @@ LogicalResult Raiser::raise(Operation *op) {
         return success();
       }
     }
-    for (auto [silu, other] : {std::pair{lhs, op->getOperand(1)},
-                               {rhs, op->getOperand(0)}}) {
+    for (auto [silu, other] :
+         {std::pair{lhs, op->getOperand(1)}, {rhs, op->getOperand(0)}}) {
       if (silu && silu->kind == Raised::Silu) {
         FailureOr<Value> up = activation(other, op);
         if (failed(up))
@@ -550,8 +569,7 @@ LogicalResult Raiser::raise(Operation *op) {
   }
 
   if (isa<onnx::MS_GroupQueryAttentionOp>(op)) {
-    int64_t layer =
-        llvm::find(attentions_, op) - attentions_.begin();
+    int64_t layer = llvm::find(attentions_, op) - attentions_.begin();
     int64_t qWidth = heads_ * headDim_, kvWidth = kvHeads_ * headDim_;
     Value q, k, v;
     if (isNone(op->getOperand(1))) {
@@ -567,8 +585,10 @@ LogicalResult Raiser::raise(Operation *op) {
       v = emitLinear(*packed, qWidth + kvWidth, kvWidth, packed->value);
     } else {
       FailureOr<Value> qa = activation(op->getOperand(0), op);
-      FailureOr<Value> ka = failed(qa) ? FailureOr<Value>(failure()) : activation(op->getOperand(1), op);
-      FailureOr<Value> va = failed(ka) ? FailureOr<Value>(failure()) : activation(op->getOperand(2), op);
+      FailureOr<Value> ka = failed(qa) ? FailureOr<Value>(failure())
+                                       : activation(op->getOperand(1), op);
+      FailureOr<Value> va = failed(ka) ? FailureOr<Value>(failure())
+                                       : activation(op->getOperand(2), op);
       if (failed(va))
         return failure();
       q = *qa;
@@ -598,8 +618,7 @@ LogicalResult Raiser::raise(Operation *op) {
       k = rope(k);
     }
     double scale = floatAttr(op, "scale", 0);
-    FloatAttr scaleAttr =
-        scale != 0 ? b_.getF64FloatAttr(scale) : FloatAttr();
+    FloatAttr scaleAttr = scale != 0 ? b_.getF64FloatAttr(scale) : FloatAttr();
     auto attention = AttentionOp::create(
         b_, loc, q.getType(), kCache_.getType(), vCache_.getType(), q, k, v,
         kCache_, vCache_, pos_, b_.getI64IntegerAttr(layer),
@@ -695,8 +714,8 @@ LogicalResult Raiser::run() {
     Value one = arith::ConstantIndexOp::create(b_, loc, 1);
     Value count = tensor::DimOp::create(b_, loc, x, zero);
     Value last = arith::SubIOp::create(b_, loc, count, one);
-    auto rowType = RankedTensorType::get({1, type.getDimSize(1)},
-                                         type.getElementType());
+    auto rowType =
+        RankedTensorType::get({1, type.getDimSize(1)}, type.getElementType());
     Value row = tensor::ExtractSliceOp::create(
         b_, loc, rowType, x, ValueRange{last}, ValueRange{}, ValueRange{},
         b_.getDenseI64ArrayAttr({ShapedType::kDynamic, 0}),
@@ -708,9 +727,9 @@ LogicalResult Raiser::run() {
     return ret->emitError("the graph returns no logits");
   func::ReturnOp::create(b_, ret->getLoc(),
                          ValueRange{logits, kCache_, vCache_});
-  forward.setFunctionType(b_.getFunctionType(
-      {tokensType, b_.getIndexType(), cacheType, cacheType},
-      {logits.getType(), cacheType, cacheType}));
+  forward.setFunctionType(
+      b_.getFunctionType({tokensType, b_.getIndexType(), cacheType, cacheType},
+                         {logits.getType(), cacheType, cacheType}));
   graph_.erase();
   return success();
 }

@@ -223,9 +223,8 @@ llvm::Error llamac::convertRows(const TensorSource &source, Type target,
     int64_t element = rowBytes(source.dtype, 1);
     for (int64_t k = 0; k < cols; ++k) {
       const uint8_t *at =
-          source.data + (k * source.storedColumns + source.firstColumn +
-                         firstRow) *
-                            element;
+          source.data +
+          (k * source.storedColumns + source.firstColumn + firstRow) * element;
       decodeRow(source.dtype, at, rows, run.data());
       for (int64_t r = 0; r < rows; ++r)
         block[r * cols + k] = run[r];
@@ -337,8 +336,7 @@ llvm::Expected<uint64_t> llamac::writeWeightsBlob(ModuleOp module,
                         ? cast<llama::QTensorType>(param.getType()).getShape()
                         : cast<RankedTensorType>(param.getType()).getShape();
       if (source->shape.size() != 2 || source->shape[0] != shaped[1] ||
-          first.getInt() < 0 ||
-          first.getInt() + shaped[0] > source->shape[1] ||
+          first.getInt() < 0 || first.getInt() + shaped[0] > source->shape[1] ||
           isBlockQuantized(source->dtype))
         return createStringError(
             "%s: tensor '%s' cannot be read as the transposed window "

@@ -50,8 +50,13 @@ struct ONNXData {
   ::onnx::ModelProto proto;
   std::string path;
   int64_t opset = 0;
-  /// Non-float initializers, read when the graph is imported.
-  llvm::StringMap<const ::onnx::TensorProto *> constants;
+  /// Non-float initializers, read when the graph is imported (from the
+  /// external data file when `external` is set).
+  struct Constant {
+    const ::onnx::TensorProto *proto = nullptr;
+    const uint8_t *external = nullptr;
+  };
+  llvm::StringMap<Constant> constants;
 };
 
 /// One row of ONNXOpTable.inc.
@@ -214,7 +219,16 @@ private:
                                  file.c_str(), tensor.name().c_str(),
                                  elementTypeName(type).str().c_str(),
                                  static_cast<long long>(*count));
-      data_.constants[tensor.name()] = &tensor;
+      ONNXData::Constant constant{&tensor};
+      if (tensor.data_location() == ::onnx::TensorProto::EXTERNAL) {
+        TensorSource ignored;
+        llvm::Expected<const uint8_t *> at =
+            external(tensor, *count * elementBytes(type), ignored);
+        if (!at)
+          return at.takeError();
+        constant.external = *at;
+      }
+      data_.constants[tensor.name()] = constant;
       return llvm::Error::success();
     }
     TensorSource source;
@@ -245,8 +259,7 @@ private:
       if (*dtype == DType::F32) {
         if (tensor.float_data_size() != *count)
           return sizeMismatch(tensor, tensor.float_data_size(), *count);
-        std::memcpy(owned->getBufferStart(), tensor.float_data().data(),
-                    bytes);
+        std::memcpy(owned->getBufferStart(), tensor.float_data().data(), bytes);
       } else {
         if (tensor.int32_data_size() != *count)
           return sizeMismatch(tensor, tensor.int32_data_size(), *count);
@@ -416,9 +429,9 @@ std::string shapeText(const ::onnx::TypeProto &type) {
       const ::onnx::TensorShapeProto_Dimension &dim = tensor.shape().dim(i);
       if (i)
         text += ", ";
-      text += dim.has_dim_value() ? std::to_string(dim.dim_value())
-                                  : (dim.dim_param().empty() ? "?"
-                                                             : dim.dim_param());
+      text += dim.has_dim_value()
+                  ? std::to_string(dim.dim_value())
+                  : (dim.dim_param().empty() ? "?" : dim.dim_param());
     }
   }
   return text + "]";
@@ -478,8 +491,8 @@ llamac::loadONNX(llvm::StringRef path, bool strict) {
 
   // Metadata for `llamac inspect --metadata`.
   auto add = [&](std::string key, std::string type, std::string value) {
-    model->metadata.push_back({std::move(key), std::move(type),
-                               std::move(value)});
+    model->metadata.push_back(
+        {std::move(key), std::move(type), std::move(value)});
   };
   auto quote = [](llvm::StringRef text) {
     std::string out;
@@ -490,8 +503,8 @@ llamac::loadONNX(llvm::StringRef path, bool strict) {
   add("ir_version", "int", std::to_string(data->proto.ir_version()));
   add("producer_name", "string", quote(data->proto.producer_name()));
   for (const ::onnx::OperatorSetIdProto &opset : data->proto.opset_import())
-    add("opset." + (opset.domain().empty() ? std::string("ai.onnx")
-                                           : opset.domain()),
+    add("opset." +
+            (opset.domain().empty() ? std::string("ai.onnx") : opset.domain()),
         "int", std::to_string(opset.version()));
   for (const ::onnx::ValueInfoProto &input : data->proto.graph().input())
     add("input." + input.name(), "string", quote(shapeText(input.type())));
@@ -526,8 +539,7 @@ namespace {
 
 class Importer {
 public:
-  Importer(MLIRContext &context, const LoadedModel &model,
-           const ONNXData &data)
+  Importer(MLIRContext &context, const LoadedModel &model, const ONNXData &data)
       : model_(model), data_(data), b_(&context) {}
 
   llvm::Expected<OwningOpRef<ModuleOp>> run() {
@@ -683,7 +695,8 @@ private:
       return values_[name] = value;
     }
     if (auto it = data_.constants.find(name); it != data_.constants.end()) {
-      llvm::Expected<ElementsAttr> attr = elements(*it->second);
+      llvm::Expected<ElementsAttr> attr =
+          elements(*it->second.proto, it->second.external);
       if (!attr)
         return attr.takeError();
       OperationState state(loc(name), "onnx.Constant");
@@ -698,20 +711,22 @@ private:
   }
 
   /// A small tensor (Constant values, integer initializers) as an attribute.
-  llvm::Expected<ElementsAttr> elements(const ::onnx::TensorProto &tensor) {
+  llvm::Expected<ElementsAttr> elements(const ::onnx::TensorProto &tensor,
+                                        const uint8_t *external = nullptr) {
     Type element = mlirElementType(b_, tensor.data_type());
     int64_t bytes = elementBytes(tensor.data_type());
     llvm::Expected<int64_t> count = elementCount(tensor, data_.path);
     if (!count)
       return count.takeError();
     if (!element || !bytes)
-      return createStringError("%s: tensor '%s' has element type %s, which "
-                               "llamac does not read",
-                               data_.path.c_str(), tensor.name().c_str(),
-                               elementTypeName(tensor.data_type()).str().c_str());
-    if (tensor.data_location() == ::onnx::TensorProto::EXTERNAL)
-      return createStringError("%s: tensor '%s': non-float tensors in "
-                               "external data are not supported",
+      return createStringError(
+          "%s: tensor '%s' has element type %s, which "
+          "llamac does not read",
+          data_.path.c_str(), tensor.name().c_str(),
+          elementTypeName(tensor.data_type()).str().c_str());
+    if (tensor.data_location() == ::onnx::TensorProto::EXTERNAL && !external)
+      return createStringError("%s: tensor '%s': external data is only read "
+                               "for initializers",
                                data_.path.c_str(), tensor.name().c_str());
     auto type = RankedTensorType::get(
         SmallVector<int64_t>(tensor.dims().begin(), tensor.dims().end()),
@@ -724,7 +739,9 @@ private:
                                static_cast<long long>(have),
                                static_cast<long long>(*count));
     };
-    if (tensor.has_raw_data()) {
+    if (external) {
+      std::memcpy(raw.data(), external, raw.size());
+    } else if (tensor.has_raw_data()) {
       if (tensor.raw_data().size() != raw.size())
         return mismatch(static_cast<int64_t>(tensor.raw_data().size() / bytes));
       std::memcpy(raw.data(), tensor.raw_data().data(), raw.size());
@@ -838,8 +855,8 @@ private:
 
   llvm::Error importNode(const ::onnx::NodeProto &node) {
     const OpInfo *info = findOp(node.domain(), node.op_type());
-    std::string user = llvm::formatv("node '{0}' ({1})", node.name(),
-                                     node.op_type());
+    std::string user =
+        llvm::formatv("node '{0}' ({1})", node.name(), node.op_type());
     SmallVector<Value> operands;
     for (const std::string &input : node.input()) {
       if (input.empty()) {
@@ -883,8 +900,8 @@ private:
       if (auto it = infos_.find(node.output(i)); it != infos_.end())
         type = typeOf(it->second->type(), node.output(i));
       if (!type)
-        type = UnrankedTensorType::get(
-            resultElement(node, operands, attributes));
+        type =
+            UnrankedTensorType::get(resultElement(node, operands, attributes));
       types.push_back(type);
     }
     OperationState state(loc(node.name()), info->mlirName);

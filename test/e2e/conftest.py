@@ -33,6 +33,8 @@ def llamac():
 
 
 def run(cmd, check=True, **kwargs):
+    # Generated text of random models is arbitrary bytes: decode leniently.
+    kwargs.setdefault("errors", "replace")
     result = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(map(str, cmd))} failed with {result.returncode}:\n"

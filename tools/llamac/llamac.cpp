@@ -385,8 +385,7 @@ int compile(const char *argv0) {
       return failed(writeModule(*module, outputPath)) ? 1 : 0;
     PassManager raise(&context);
     ONNXRaiseLlamaOptions raiseOptions;
-    raiseOptions.maxContext =
-        contextLength((*model)->config, buildOptions);
+    raiseOptions.maxContext = contextLength((*model)->config, buildOptions);
     raise.addPass(createONNXRaiseLlama(raiseOptions));
     if (failed(raise.run(*module)))
       return fail(llvm::formatv("{0}: the ONNX graph could not be raised "
