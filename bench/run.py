@@ -18,9 +18,11 @@ and each number is the median over the repetitions:
 
 Models: the real SmolLM2-135M-Instruct (Q4_1 as shipped, and its weights
 re-encoded as f32, q8_0 and q4_0), a random stories-110M-shaped model and a
-random TinyLlama-1.1B-shaped one (f32, f16, q8_0, q4_0). onnxruntime is
-listed as not available until llamac reads ONNX (no ONNX form of these
-models is made yet).
+random TinyLlama-1.1B-shaped one (f32, f16, q8_0, q4_0). onnxruntime runs
+the random models' f32 and f16 weights as ONNX decoders in onnxruntime-genai's
+builder style (test/models/make_onnx.py: GroupQueryAttention with a KV
+cache), the form its deployments use; llamac compiles that same ONNX file
+too, so its ONNX row is the same weights through llamac's ONNX front end.
 
 Writes bench/results/<date>-<mode>.{md,csv,png} and latest.*, and refreshes
 docs/performance.md.
@@ -49,6 +51,7 @@ import gguf  # noqa: E402
 
 import make_gguf  # noqa: E402
 import make_llama  # noqa: E402
+import make_onnx  # noqa: E402
 
 WORK = os.path.join(ROOT, "bench", "work")
 RESULTS = os.path.join(ROOT, "bench", "results")
@@ -125,6 +128,24 @@ def random_variant(shape, type_name):
     log(f"converting {shape} to {type_name} GGUF")
     make_gguf.convert(hf, path, type_name, vocab=True)
     return path
+
+
+def onnx_variant(shape, type_name):
+    """The random model as a builder-style ONNX decoder (float types only)."""
+    if shape not in SHAPES or type_name not in ("f32", "f16"):
+        return None
+    path = os.path.join(WORK, f"{shape}-{type_name}.onnx")
+    if not os.path.exists(path):
+        log(f"writing {shape} {type_name} as ONNX")
+        make_onnx.build(os.path.join(WORK, f"{shape}-hf"), path, dtype=type_name,
+                        positions=1024)
+    return path
+
+
+def run_onnxruntime(path, threads):
+    out = run([PYTHON, os.path.join(HERE, "peer_onnxruntime.py"), path, str(threads),
+               str(PROMPT_TOKENS), str(DECODE_TOKENS)])
+    return json.loads(out.stdout.strip().splitlines()[-1])
 
 
 def weight_bytes_per_token(path):
@@ -221,13 +242,17 @@ def write_report(rows, compiles, bandwidth, mode, reps):
               + ", ".join(f"{t} thread(s) {bw:.1f} GB/s" for t, bw in sorted(bandwidth.items()))
               + f". Prompt {PROMPT_TOKENS} tokens, {DECODE_TOKENS} decoded. llama.cpp: "
               "llama-cpp-python built from source with native flags, AMX off, f16 KV "
-              "cache (its default). onnxruntime: not available (llamac has no ONNX "
-              "form of these models yet).\n")
+              "cache (its default). onnxruntime: CPU execution provider, the random "
+              "models' f32/f16 weights as builder-style ONNX decoders (GroupQueryAttention "
+              "with a KV cache); its ratio is llamac compiling that same ONNX file over "
+              "onnxruntime running it; n/a where there is no ONNX form (quantized types, "
+              "SmolLM2 ships as GGUF only).\n")
     lines = [header,
              "| model | type | threads | llamac decode | llama.cpp decode | ratio | "
-             "llamac prefill | llama.cpp prefill | ratio | roofline decode | llamac / roofline "
+             "onnxruntime decode | ratio | llamac prefill | llama.cpp prefill | ratio | "
+             "onnxruntime prefill | ratio | roofline decode | llamac / roofline "
              "| llama.cpp / roofline |",
-             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
     cells = {}
     for r in rows:
         cells[(r["model"], r["type"], r["threads"], r["tool"])] = r
@@ -236,16 +261,20 @@ def write_report(rows, compiles, bandwidth, mode, reps):
     for model, type_name, threads in keys:
         ours = cells.get((model, type_name, threads, "llamac"))
         peer = cells.get((model, type_name, threads, "llama.cpp"))
+        ort_run = cells.get((model, type_name, threads, "onnxruntime"))
+        ours_onnx = cells.get((model, type_name, threads, "llamac (onnx)"))
         def fmt(r, key):
             return f"{r[key]:.1f}" if r and key in r else "n/a"
-        def ratio(key):
-            return f"{ours[key] / peer[key]:.2f}x" if ours and peer else "n/a"
+        def ratio(a, b, key):
+            return f"{a[key] / b[key]:.2f}x" if a and b else "n/a"
         roof = (ours or peer)["roofline_tok_s"]
         lines.append(
             f"| {model} | {type_name} | {threads} | {fmt(ours, 'decode_tok_s')} | "
-            f"{fmt(peer, 'decode_tok_s')} | {ratio('decode_tok_s')} | "
+            f"{fmt(peer, 'decode_tok_s')} | {ratio(ours, peer, 'decode_tok_s')} | "
+            f"{fmt(ort_run, 'decode_tok_s')} | {ratio(ours_onnx, ort_run, 'decode_tok_s')} | "
             f"{fmt(ours, 'prefill_tok_s')} | {fmt(peer, 'prefill_tok_s')} | "
-            f"{ratio('prefill_tok_s')} | {roof:.1f} | "
+            f"{ratio(ours, peer, 'prefill_tok_s')} | {fmt(ort_run, 'prefill_tok_s')} | "
+            f"{ratio(ours_onnx, ort_run, 'prefill_tok_s')} | {roof:.1f} | "
             f"{ours['decode_tok_s'] / roof:.2f} | {peer['decode_tok_s'] / roof:.2f} |")
     lines += ["", "llamac compile (one run):", "",
               "| model | type | compile s | compile peak RSS MB | executable without weights KB "
@@ -261,6 +290,9 @@ def write_report(rows, compiles, bandwidth, mode, reps):
     with open(base + ".md", "w") as f:
         f.write(text)
     plot(rows, keys, cells, base + ".png")
+    print(text)
+    if mode == "partial":
+        return  # a partial run does not replace the full table the docs show
     for suffix in (".md", ".csv", ".png"):
         latest = os.path.join(RESULTS, "latest" + suffix)
         with open(base + suffix, "rb") as src, open(latest, "wb") as dst:
@@ -271,7 +303,6 @@ def write_report(rows, compiles, bandwidth, mode, reps):
                 "`.venv/bin/python bench/run.py` (or `--quick`) after "
                 "`scripts/install-peers.sh`.\n\n" + text +
                 "\n![decode and prefill rates](../bench/results/latest.png)\n")
-    print(text)
 
 
 def plot(rows, keys, cells, path):
@@ -283,9 +314,9 @@ def plot(rows, keys, cells, path):
     x = np.arange(len(two))
     for ax, metric, title in ((axes[0], "decode_tok_s", "decode tok/s"),
                               (axes[1], "prefill_tok_s", "prefill tok/s")):
-        for i, tool in enumerate(("llamac", "llama.cpp")):
+        for i, tool in enumerate(("llamac", "llama.cpp", "onnxruntime")):
             values = [cells.get((m, t, th, tool), {}).get(metric, 0) for m, t, th in two]
-            ax.bar(x + (i - 0.5) * 0.38, values, 0.38, label=tool)
+            ax.bar(x + (i - 1) * 0.28, values, 0.28, label=tool)
         if metric == "decode_tok_s":
             roof = [cells.get((m, t, th, "llamac"), {}).get("roofline_tok_s", 0)
                     for m, t, th in two]
@@ -323,6 +354,11 @@ def main():
     if a.threads:
         threads_list = [int(t) for t in a.threads.split(",")]
     try:
+        import onnxruntime  # noqa: F401
+        have_ort = True
+    except ImportError:
+        have_ort = False
+    try:
         import llama_cpp  # noqa: F401
     except ImportError:
         sys.exit("bench: llama-cpp-python is missing; run scripts/install-peers.sh")
@@ -338,11 +374,21 @@ def main():
         bytes_per_token = weight_bytes_per_token(path)
         log(f"{model} {type_name}: compiled in {info['compile_s']:.1f} s; "
             f"{bytes_per_token / 1e6:.0f} MB of weights per token")
+        onnx_path = onnx_variant(model, type_name) if have_ort else None
+        onnx_exe = None
+        if onnx_path:
+            onnx_exe, _ = compile_llamac(onnx_path, f"{model}-{type_name}-onnx")
         for threads in threads_list:
             samples = {"llamac": [], "llama.cpp": []}
+            if onnx_path:
+                samples["onnxruntime"] = []
+                samples["llamac (onnx)"] = []
             for _ in range(reps):
                 samples["llamac"].append(run_llamac(exe, vocab, threads))
                 samples["llama.cpp"].append(run_llamacpp(path, threads))
+                if onnx_path:
+                    samples["onnxruntime"].append(run_onnxruntime(onnx_path, threads))
+                    samples["llamac (onnx)"].append(run_llamac(onnx_exe, vocab, threads))
             roof = bandwidth[threads] * 1e9 / bytes_per_token
             for tool, results in samples.items():
                 row = {"model": model, "type": type_name, "threads": threads, "tool": tool,
@@ -351,7 +397,7 @@ def main():
                     row[key] = statistics.median(r[key] for r in results)
                 row["roofline_fraction"] = row["decode_tok_s"] / roof
                 rows.append(row)
-                log(f"  {tool:9s} {threads}T decode {row['decode_tok_s']:8.1f} "
+                log(f"  {tool:13s} {threads}T decode {row['decode_tok_s']:8.1f} "
                     f"prefill {row['prefill_tok_s']:8.1f} tok/s")
     mode = "quick" if a.quick else "full"
     if a.only or a.threads:
