@@ -12,10 +12,10 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
 packages=(
-  build-essential cmake ninja-build ccache git pkg-config
+  build-essential cmake ninja-build ccache git pkg-config time
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
   libprotobuf-dev protobuf-compiler libonnx-dev
-  libgtest-dev libgmock-dev clang-format-22
+  libgtest-dev libgmock-dev clang-format-22 libclang-rt-22-dev
   python3 python3-venv python3-dev
   zlib1g-dev libzstd-dev libedit-dev libxml2-dev libffi-dev libcurl4-openssl-dev
 )

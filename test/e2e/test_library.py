@@ -23,10 +23,16 @@ def test_documented_c_program(model_factory, llamac, tmp_path):
     assert len(program.strip().splitlines()) <= 30
     source = tmp_path / "main.c"
     source.write_text(program)
-    compiler = shutil.which("cc") or shutil.which("clang-22") or shutil.which("gcc")
     binary = str(tmp_path / "main")
-    run([compiler, str(source), library, "-I", str(tmp_path), "-lstdc++", "-lm",
-         "-lpthread", "-o", binary])
+    sanitize = os.environ.get("LLAMAC_SANITIZE", "")
+    if sanitize:
+        # A sanitizer build's runtime needs the sanitizer runtime linked in.
+        run([shutil.which("clang-22"), str(source), library, "-I", str(tmp_path),
+             "-fsanitize=" + sanitize, "-lstdc++", "-lm", "-lpthread", "-o", binary])
+    else:
+        compiler = shutil.which("cc") or shutil.which("clang-22") or shutil.which("gcc")
+        run([compiler, str(source), library, "-I", str(tmp_path), "-lstdc++", "-lm",
+             "-lpthread", "-o", binary])
 
     out = run([binary, str(tmp_path / "libmodel.weights")]).stdout
     expected = run([model.exe, "--tokens", "1,2,3", "-n", "8", "--print-ids",

@@ -79,6 +79,11 @@ llvm::Error llamac::linkExecutable(const Target &target, llvm::StringRef object,
   if (llvm::StringRef(*driver).contains("clang"))
     args.push_back("-fuse-ld=lld");
   args.push_back("-Wl,--gc-sections");
+#ifdef LLAMAC_LINK_SANITIZE
+  // This llamac was built with sanitizers, its runtime libraries too.
+  if (*LLAMAC_LINK_SANITIZE)
+    args.push_back(std::string("-fsanitize=") + LLAMAC_LINK_SANITIZE);
+#endif
 
   std::vector<llvm::StringRef> argRefs(args.begin(), args.end());
   std::string message;
