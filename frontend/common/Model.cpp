@@ -21,8 +21,11 @@
 #include "mlir/IR/ImplicitLocOpBuilder.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MathExtras.h"
+#include "llvm/Support/Process.h"
 
 #include <cmath>
+#include <sys/mman.h>
 
 using namespace mlir;
 using namespace llamac;
@@ -90,6 +93,28 @@ llvm::Expected<const llvm::MemoryBuffer *> WeightStore::map(StringRef path) {
   return buffers_.back().get();
 }
 
+void WeightStore::release(const TensorSource &tensor) const {
+  if (!tensor.data || tensor.bytes == 0)
+    return;
+  auto begin = reinterpret_cast<uintptr_t>(tensor.data);
+  uintptr_t end = begin + tensor.bytes;
+  for (const auto &buffer : buffers_) {
+    auto start = reinterpret_cast<uintptr_t>(buffer->getBufferStart());
+    auto stop = reinterpret_cast<uintptr_t>(buffer->getBufferEnd());
+    if (begin < start || end > stop)
+      continue;
+    // Only file mappings: dropping pages of heap memory would zero them.
+    if (buffer->getBufferKind() != llvm::MemoryBuffer::MemoryBuffer_MMap)
+      return;
+    uintptr_t page = llvm::sys::Process::getPageSizeEstimate();
+    uintptr_t first = llvm::alignTo(begin, page);
+    uintptr_t last = end / page * page;
+    if (last > first)
+      ::madvise(reinterpret_cast<void *>(first), last - first, MADV_DONTNEED);
+    return;
+  }
+}
+
 const llvm::MemoryBuffer *
 WeightStore::adopt(std::unique_ptr<llvm::MemoryBuffer> buffer) {
   buffers_.push_back(std::move(buffer));
@@ -116,6 +141,13 @@ const TensorSource *WeightStore::find(StringRef name) const {
 // ModelConfig
 //===----------------------------------------------------------------------===//
 
+namespace {
+constexpr int64_t kMaxDimension = int64_t(1) << 24;
+constexpr int64_t kMaxLayers = 4096;
+constexpr int64_t kMaxHeads = 4096;
+constexpr int64_t kMaxHeadDim = 16384;
+} // namespace
+
 llvm::Error ModelConfig::validate() const {
   auto positive = [](int64_t v, const char *key) -> llvm::Error {
     if (v <= 0)
@@ -132,6 +164,21 @@ llvm::Error ModelConfig::validate() const {
                             {headDim, "head_dim"}})
     if (llvm::Error error = positive(value, key))
       return error;
+  // Limits far above any Llama-family model, so that sizes computed from
+  // these numbers (weights, caches, activations) cannot overflow 64 bits.
+  for (auto [value, key, limit] :
+       {std::tuple{vocabSize, "vocab_size", kMaxDimension},
+        {hiddenSize, "hidden_size", kMaxDimension},
+        {intermediateSize, "intermediate_size", kMaxDimension},
+        {numLayers, "num_hidden_layers", kMaxLayers},
+        {numHeads, "num_attention_heads", kMaxHeads},
+        {numKVHeads, "num_key_value_heads", kMaxHeads},
+        {headDim, "head_dim", kMaxHeadDim},
+        {maxPositions, "max_position_embeddings", kMaxDimension}})
+    if (value > limit)
+      return createStringError("%s is %lld, above llamac's limit of %lld", key,
+                               static_cast<long long>(value),
+                               static_cast<long long>(limit));
   if (numHeads % numKVHeads != 0)
     return createStringError(
         "num_attention_heads (%lld) is not a multiple of num_key_value_heads "

@@ -131,6 +131,11 @@ public:
   /// Registers a tensor (its data must lie in a mapped buffer).
   llvm::Error add(TensorSource tensor);
   const TensorSource *find(llvm::StringRef name) const;
+  /// Drops the pages of `tensor` this process has mapped, when it lies in a
+  /// memory-mapped file (the data stays in the file; a later read maps it
+  /// again). Streaming a model tensor by tensor through release keeps the
+  /// resident set near one tensor instead of the whole checkpoint.
+  void release(const TensorSource &tensor) const;
   const std::vector<std::string> &names() const { return order_; }
 
 private:

@@ -22,6 +22,7 @@
 
 #include "llamac/blob.h"
 
+#include "llvm/ADT/ScopeExit.h"
 #include "llvm/Support/Endian.h"
 #include "llvm/Support/MathExtras.h"
 
@@ -352,6 +353,13 @@ llvm::Expected<uint64_t> llamac::writeWeightsBlob(ModuleOp module,
     }
     out.write_zeros(entry.offset - cursor);
     cursor = entry.offset;
+    // Whatever way the rows are written below, the source's pages are not
+    // needed once they are: a model streams through a tensor's worth of
+    // memory.
+    auto release = llvm::make_scope_exit([&, name = source->name] {
+      if (const TensorSource *s = model.weights.find(name))
+        model.weights.release(*s);
+    });
 
     Type type = param.getType();
     int64_t rows, cols;

@@ -67,6 +67,10 @@ def test_invalid_config_json(llamac, checkpoint, tmp_path):
     ("rope_scaling", {"rope_type": "yarn", "factor": 4.0}, "rope scaling type 'yarn'"),
     ("hidden_size", "wide", "'hidden_size' must be an integer"),
     ("vocab_size", -5, "vocab_size must be positive"),
+    # Sizes whose products would overflow: refused before anything is sized.
+    ("hidden_size", 2 ** 62, "hidden_size is 4611686018427387904, above llamac's limit"),
+    ("num_hidden_layers", 10 ** 9, "num_hidden_layers is 1000000000, above llamac's limit"),
+    ("intermediate_size", 2 ** 40, "intermediate_size is 1099511627776, above"),
 ])
 def test_bad_config_values(llamac, checkpoint, tmp_path, key, value, message):
     path = os.path.join(checkpoint, "config.json")
