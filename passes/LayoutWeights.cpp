@@ -57,8 +57,9 @@ struct LlamaLayoutWeightsPass
       std::string key;
       llvm::raw_string_ostream os(key);
       os << param.getName() << '\0' << param.getType();
-      if (Attribute view = param->getAttr(kTransposeFromAttr))
-        os << '\0' << view;
+      for (StringRef name : {kTransposeFromAttr, kRowsFromAttr})
+        if (Attribute view = param->getAttr(name))
+          os << '\0' << name << view;
       auto [it, inserted] = offsets.try_emplace(key, 0);
       if (inserted) {
         cursor = llvm::alignTo(cursor, alignment);

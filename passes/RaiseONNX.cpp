@@ -25,6 +25,11 @@
 //   SkipSimplifiedLayerNormalization          -> llama.add + llama.rms_norm
 //   MatMul(x, W[K, N] initializer) (+ bias)   -> llama.linear with W read
 //                                                transposed (a param view)
+//   MatMulNBits(x, B, scales[, zero_points])  -> llama.linear on a q4_0 (or,
+//     (4 bits, blocks of 32 or more)             with zero points, q4_1)
+//                                                param: the weights writer
+//                                                moves B's codes into GGML
+//                                                blocks, never requantizes
 //   Mul(Mul(g, Sigmoid(g)), u)                -> llama.swiglu
 //   Add(a, b)                                 -> llama.add
 //   GroupQueryAttention (packed or separate   -> llama.linear x3 (views of the
@@ -80,6 +85,10 @@ struct Raised {
   int64_t cols = 0;     // K: inputs
   bool storedKN = true; // the initializer is [K, N] (a MatMul weight)
   std::string bias;     // a 1-D initializer [N], or ""
+  // A MatMulNBits weight (weight: the packed codes [N, blocks, block / 2]):
+  int64_t nbitsBlock = 0;      // 0 for a float weight
+  std::string nbitsScales;     // initializer of the scales
+  std::string nbitsZeroPoints; // initializer of the 4-bit zero points, or ""
   // Table / TableT:
   RankedTensorType type;
 
@@ -107,7 +116,8 @@ private:
   LogicalResult scanAttention();
   LogicalResult raise(Operation *op);
   FailureOr<Value> activation(Value v, Operation *user);
-  Value param(StringRef name, Type type, std::optional<int64_t> firstColumn);
+  Value param(StringRef name, Type type, std::optional<int64_t> firstColumn,
+              NamedAttrList extra = {});
   Value emitLinear(const Raised &lin, int64_t first, int64_t count,
                    Value input);
   FailureOr<Raised> asLinear(Value v, Operation *user);
@@ -162,6 +172,9 @@ int64_t featureWidth(Value v) {
                     featureWidth(def->getOperand(1)));
   if (isa<onnx::CastOp>(def))
     return featureWidth(def->getOperand(0));
+  if (isa<onnx::MS_MatMulNBitsOp>(def))
+    if (auto n = def->getAttrOfType<IntegerAttr>("N"))
+      return n.getInt();
   if (isa<onnx::MatMulOp>(def)) {
     Value w = def->getOperand(1);
     bool transposed = false;
@@ -263,10 +276,11 @@ LogicalResult Raiser::scanAttention() {
 }
 
 Value Raiser::param(StringRef name, Type type,
-                    std::optional<int64_t> firstColumn) {
+                    std::optional<int64_t> firstColumn, NamedAttrList extra) {
   std::string key;
   llvm::raw_string_ostream os(key);
-  os << name << '\0' << type << '\0' << (firstColumn ? *firstColumn : -1);
+  os << name << '\0' << type << '\0' << (firstColumn ? *firstColumn : -1)
+     << '\0' << extra.getDictionary(b_.getContext());
   if (Value v = params_[key])
     return v;
   OpBuilder::InsertionGuard guard(b_);
@@ -274,6 +288,8 @@ Value Raiser::param(StringRef name, Type type,
       ParamOp::create(b_, b_.getUnknownLoc(), type, b_.getStringAttr(name));
   if (firstColumn)
     param->setAttr(kTransposeFromAttr, b_.getI64IntegerAttr(*firstColumn));
+  for (NamedAttribute attr : extra)
+    param->setAttr(attr.getName(), attr.getValue());
   return params_[key] = param;
 }
 
@@ -288,9 +304,30 @@ FailureOr<Raised> Raiser::asLinear(Value v, Operation *user) {
 Value Raiser::emitLinear(const Raised &lin, int64_t first, int64_t count,
                          Value input) {
   auto type = RankedTensorType::get({count, lin.cols}, lin.element);
-  Value weight = lin.storedKN
-                     ? param(lin.weight, type, first)
-                     : param(lin.weight, type, std::nullopt); // rows as stored
+  Value weight;
+  if (lin.nbitsBlock) {
+    // Repacked into GGML's 4-bit blocks when the weights are written: q4_0
+    // is MatMulNBits' default zero point of 8, q4_1 any other.
+    QuantKind kind =
+        lin.nbitsZeroPoints.empty() ? QuantKind::Q4_0 : QuantKind::Q4_1;
+    auto qtype =
+        QTensorType::get(b_.getContext(), {count, lin.cols},
+                         QuantSchemeAttr::getGGML(b_.getContext(), kind));
+    NamedAttrList nbits;
+    nbits.set("scales", b_.getStringAttr(lin.nbitsScales));
+    if (!lin.nbitsZeroPoints.empty())
+      nbits.set("zero_points", b_.getStringAttr(lin.nbitsZeroPoints));
+    nbits.set("block_size", b_.getI64IntegerAttr(lin.nbitsBlock));
+    NamedAttrList extra;
+    extra.set(kMatMulNBitsAttr, nbits.getDictionary(b_.getContext()));
+    if (first != 0 || count != lin.rows)
+      extra.set(kRowsFromAttr, b_.getI64IntegerAttr(first));
+    weight = param(lin.weight, qtype, std::nullopt, extra);
+  } else {
+    weight = lin.storedKN
+                 ? param(lin.weight, type, first)
+                 : param(lin.weight, type, std::nullopt); // rows as stored
+  }
   Value bias;
   if (!lin.bias.empty())
     bias = param(lin.bias, RankedTensorType::get({count}, b_.getF32Type()),
@@ -475,6 +512,8 @@ LogicalResult Raiser::raise(Operation *op) {
                       "initializer (a weight); a product of two activations "
                       "is attention written out in operators, which llamac "
                       "does not raise yet");
+    if (!isa<FloatType>(w->type.getElementType()))
+      return fail(op, "MatMul's weight initializer is not of a float type");
     FailureOr<Value> x = activation(op->getOperand(0), op);
     if (failed(x))
       return failure();
@@ -486,6 +525,75 @@ LogicalResult Raiser::raise(Operation *op) {
     lin.rows = w->type.getDimSize(lin.storedKN ? 1 : 0);
     if (cast<RankedTensorType>(x->getType()).getDimSize(1) != lin.cols)
       return fail(op, "MatMul's operands do not agree on the inner dimension");
+    result(0, lin);
+    return success();
+  }
+
+  if (isa<onnx::MS_MatMulNBitsOp>(op)) {
+    // Y = A B^T with B [N, K] in blocks of block_size values along K: codes
+    // q (4 bits), per block a scale s and a zero point z (8 by default),
+    // B = s (q - z).
+    int64_t k = intAttr(op, "K", 0), n = intAttr(op, "N", 0),
+            bits = intAttr(op, "bits", 4), block = intAttr(op, "block_size", 0);
+    if (bits != 4)
+      return fail(op, "MatMulNBits with bits = ")
+             << bits << ": llamac reads 4-bit weights";
+    if (block < 32 || !llvm::isPowerOf2_64(block) || k <= 0 || n <= 0 ||
+        k % block != 0)
+      return fail(op, "MatMulNBits with K = ")
+             << k << ", N = " << n << ", block_size = " << block
+             << ": llamac needs K a multiple of block_size, and block_size a "
+                "power of two of at least 32 (its 4-bit kernels work in "
+                "blocks of 32)";
+    if (!isNone(op->getOperand(4)))
+      return fail(op, "MatMulNBits with g_idx (act-order) is not supported");
+    int64_t blocks = k / block;
+    auto isU8 = [](Type t) { return t.isUnsignedInteger(8); };
+    Raised *w = known(op->getOperand(1));
+    if (!w || w->kind != Raised::Table || w->type.getRank() != 3 ||
+        !isU8(w->type.getElementType()) ||
+        w->type.getShape() != ArrayRef<int64_t>{n, blocks, block / 2})
+      return fail(op, "MatMulNBits' B must be a uint8 initializer of shape [")
+             << n << ", " << blocks << ", " << block / 2 << "]";
+    Raised *s = known(op->getOperand(2));
+    if (!s || s->kind != Raised::Table ||
+        !(s->type.getElementType().isF32() ||
+          s->type.getElementType().isF16()) ||
+        s->type.getNumElements() != n * blocks)
+      return fail(op, "MatMulNBits' scales must be an f32 or f16 initializer "
+                      "of ")
+             << n * blocks << " values";
+    Raised lin = Raised::of(Raised::Linear);
+    if (!isNone(op->getOperand(3))) {
+      Raised *z = known(op->getOperand(3));
+      if (!z || z->kind != Raised::Table || !isU8(z->type.getElementType()) ||
+          z->type.getNumElements() != n * ((blocks + 1) / 2))
+        return fail(op, "MatMulNBits' zero points must be a uint8 "
+                        "initializer of packed 4-bit values, ")
+               << n * ((blocks + 1) / 2)
+               << " bytes (float zero points are not supported)";
+      lin.nbitsZeroPoints = z->weight;
+    }
+    if (!isNone(op->getOperand(5))) {
+      Raised *bias = known(op->getOperand(5));
+      if (!bias || bias->kind != Raised::Table || bias->type.getRank() != 1 ||
+          bias->type.getDimSize(0) != n || !bias->type.getElementType().isF32())
+        return fail(op, "MatMulNBits' bias must be an f32 initializer [N]");
+      lin.bias = bias->weight;
+    }
+    FailureOr<Value> x = activation(op->getOperand(0), op);
+    if (failed(x))
+      return failure();
+    if (cast<RankedTensorType>(x->getType()).getDimSize(1) != k)
+      return fail(op, "MatMulNBits' input width is not K = ") << k;
+    lin.value = *x;
+    lin.weight = w->weight;
+    lin.element = b_.getF32Type();
+    lin.rows = n;
+    lin.cols = k;
+    lin.storedKN = false;
+    lin.nbitsBlock = block;
+    lin.nbitsScales = s->weight;
     result(0, lin);
     return success();
   }

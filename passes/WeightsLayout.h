@@ -24,6 +24,14 @@ constexpr llvm::StringLiteral kOffsetAttr = "llamac.offset";
 /// On a llama.param: its rows are the stored matrix's columns from this one
 /// on (an ONNX MatMul weight [K, N] read as [N', K] rows).
 constexpr llvm::StringLiteral kTransposeFromAttr = "llamac.transpose_from";
+/// On a llama.param: its rows are the stored tensor's rows from this one on
+/// (one of the Q, K, V blocks of a packed MatMulNBits weight).
+constexpr llvm::StringLiteral kRowsFromAttr = "llamac.rows_from";
+/// On a llama.param of !llama.qtensor type (q4_0 or q4_1): the param is an
+/// ONNX MatMulNBits weight, repacked into that format when the weights are
+/// written. A dictionary: `scales` and, when present, `zero_points` (the
+/// initializers' names), and `block_size`.
+constexpr llvm::StringLiteral kMatMulNBitsAttr = "llamac.matmul_nbits";
 /// On the module: the size of the weights region in bytes.
 constexpr llvm::StringLiteral kWeightsBytesAttr = "llamac.weights_bytes";
 

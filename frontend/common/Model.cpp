@@ -46,6 +46,8 @@ StringRef llamac::dtypeName(DType dtype) {
     return "Q4_0";
   case DType::Q4_1:
     return "Q4_1";
+  case DType::U8:
+    return "U8";
   }
   llvm_unreachable("unknown dtype");
 }
@@ -67,6 +69,8 @@ int64_t llamac::rowBytes(DType dtype, int64_t cols) {
     return cols / 32 * 18;
   case DType::Q4_1:
     return cols / 32 * 20;
+  case DType::U8:
+    return cols;
   }
   llvm_unreachable("unknown dtype");
 }

@@ -33,7 +33,8 @@
 namespace llamac {
 
 /// Element types a source tensor can be stored in.
-enum class DType { F32, F16, BF16, Q8_0, Q4_0, Q4_1 };
+/// U8: raw bytes, the packed 4-bit values of an ONNX MatMulNBits weight.
+enum class DType { F32, F16, BF16, Q8_0, Q4_0, Q4_1, U8 };
 
 llvm::StringRef dtypeName(DType dtype);
 /// Whether `dtype` is one of GGML's block formats (32 values per block).
@@ -59,6 +60,14 @@ struct TensorSource {
   /// is column firstColumn + r of the [cols, storedColumns] matrix at data.
   int64_t storedColumns = 0;
   int64_t firstColumn = 0;
+  /// An ONNX MatMulNBits weight (dtype U8: per row, blocks of `nbitsBlock`
+  /// 4-bit values, two per byte, low nibble first): its per-block scales
+  /// (F32 or F16, one per row and block) and, when not null, its 4-bit zero
+  /// points (per row, one nibble per block, low first, rows padded to a
+  /// byte). Without zero points the zero point is 8.
+  const TensorSource *nbitsScales = nullptr;
+  const TensorSource *nbitsZeroPoints = nullptr;
+  int64_t nbitsBlock = 0;
 
   int64_t numElements() const;
 };

@@ -22,8 +22,11 @@
 
 #include "llamac/blob.h"
 
+#include "llvm/ADT/STLExtras.h"
 #include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/bit.h"
 #include "llvm/Support/Endian.h"
+#include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/MathExtras.h"
 
 #include <algorithm>
@@ -124,6 +127,72 @@ std::optional<DType> encodingOf(Type target) {
   return std::nullopt;
 }
 
+/// Row `row` of a MatMulNBits weight: its values' 4-bit codes, and per
+/// block of 32 the scale and zero point of the MatMulNBits block it is in.
+void nbitsRow(const TensorSource &source, int64_t row, int64_t cols,
+              uint8_t *codes, float *scales, int *zeroPoints) {
+  int64_t block = source.nbitsBlock, blocks = cols / block;
+  const uint8_t *packed = source.data + row * (cols / 2);
+  for (int64_t k = 0; k < cols; ++k)
+    codes[k] = (packed[k / 2] >> (4 * (k % 2))) & 0x0f;
+  const TensorSource &s = *source.nbitsScales;
+  int64_t zpRowBytes = (blocks + 1) / 2;
+  for (int64_t b = 0; b < cols / 32; ++b) {
+    int64_t index = row * blocks + b * 32 / block;
+    scales[b] = s.dtype == DType::F16
+                    ? halfToFloat(readU16(s.data + 2 * index))
+                    : llvm::bit_cast<float>(
+                          llvm::support::endian::read32le(s.data + 4 * index));
+    int64_t blk = b * 32 / block;
+    zeroPoints[b] =
+        source.nbitsZeroPoints
+            ? (source.nbitsZeroPoints->data[row * zpRowBytes + blk / 2] >>
+               (4 * (blk % 2))) &
+                  0x0f
+            : 8;
+  }
+}
+
+/// Writes rows of a MatMulNBits weight as q4_0 (zero point 8 throughout) or
+/// q4_1 blocks of 32: the codes are moved, not recomputed; the scale becomes
+/// the block's f16 scale (and -zero_point x scale its f16 minimum). Other
+/// targets go through f32.
+llvm::Error convertNBitsRows(const TensorSource &source, Type target,
+                             int64_t firstRow, int64_t rows, int64_t cols,
+                             std::vector<uint8_t> &out) {
+  std::optional<DType> encoding = encodingOf(target);
+  std::vector<uint8_t> codes(cols);
+  std::vector<float> scales(cols / 32), values;
+  std::vector<int> zeroPoints(cols / 32);
+  for (int64_t r = firstRow; r < firstRow + rows; ++r) {
+    nbitsRow(source, r, cols, codes.data(), scales.data(), zeroPoints.data());
+    bool symmetric = llvm::all_of(zeroPoints, [](int z) { return z == 8; });
+    if (encoding == DType::Q4_1 || (encoding == DType::Q4_0 && symmetric)) {
+      for (int64_t b = 0; b < cols / 32; ++b) {
+        writeU16(out, floatToHalf(scales[b]));
+        if (encoding == DType::Q4_1)
+          writeU16(out, floatToHalf(-zeroPoints[b] * scales[b]));
+        const uint8_t *q = codes.data() + 32 * b;
+        for (int i = 0; i < 16; ++i)
+          out.push_back(static_cast<uint8_t>(q[i] | (q[i + 16] << 4)));
+      }
+      continue;
+    }
+    values.resize(cols);
+    for (int64_t k = 0; k < cols; ++k)
+      values[k] = (codes[k] - zeroPoints[k / 32]) * scales[k / 32];
+    TensorSource f32;
+    f32.name = source.name;
+    f32.dtype = DType::F32;
+    f32.shape = {1, cols};
+    f32.data = reinterpret_cast<const uint8_t *>(values.data());
+    f32.bytes = cols * 4;
+    if (llvm::Error error = convertRows(f32, target, 0, 1, cols, out))
+      return error;
+  }
+  return llvm::Error::success();
+}
+
 } // namespace
 
 void llamac::interleaveR16(const std::vector<uint8_t> &rows,
@@ -191,6 +260,10 @@ void llamac::decodeRow(DType dtype, const uint8_t *row, int64_t cols,
       }
     }
     return;
+  case DType::U8:
+    for (int64_t i = 0; i < cols; ++i)
+      out[i] = row[i];
+    return;
   case DType::Q4_1:
     for (int64_t b = 0; b < cols / 32; ++b) {
       const uint8_t *block = row + b * 20;
@@ -212,6 +285,11 @@ llvm::Error llamac::convertRows(const TensorSource &source, Type target,
   if (!encoding)
     return createStringError("tensor '%s': llamac cannot yet write weights "
                              "of this type",
+                             source.name.c_str());
+  if (source.nbitsBlock)
+    return convertNBitsRows(source, target, firstRow, rows, cols, out);
+  if (source.dtype == DType::U8)
+    return createStringError("tensor '%s' holds raw bytes, not weights",
                              source.name.c_str());
   if (source.storedColumns) {
     // A transposed window: gather the rows from the stored matrix's columns,
@@ -268,10 +346,75 @@ llvm::Error llamac::convertRows(const TensorSource &source, Type target,
     case DType::Q4_1:
       encodeQ4_1(row.data(), cols, out);
       break;
+    case DType::U8:
+      llvm_unreachable("no parameter is stored as raw bytes");
     }
   }
   return llvm::Error::success();
 }
+
+namespace {
+
+/// The rows of a MatMulNBits weight a param reads (see kMatMulNBitsAttr),
+/// with its scales and zero points, checked against each other.
+llvm::Error nbitsView(const LoadedModel &model, llama::ParamOp param,
+                      const TensorSource &b, DictionaryAttr attr,
+                      TensorSource &view, TensorSource &scales,
+                      TensorSource &zeroPoints) {
+  auto fail = [&](const llvm::Twine &what) {
+    return createStringError("%s: MatMulNBits weight '%s': %s", b.file.c_str(),
+                             b.name.c_str(), what.str().c_str());
+  };
+  auto qtensor = dyn_cast<llama::QTensorType>(param.getType());
+  auto scalesName = attr.getAs<StringAttr>("scales");
+  auto zeroName = attr.getAs<StringAttr>("zero_points");
+  auto blockAttr = attr.getAs<IntegerAttr>("block_size");
+  if (!qtensor || !scalesName || !blockAttr)
+    return fail("internal error: malformed llamac.matmul_nbits");
+  int64_t block = blockAttr.getInt(), rows = qtensor.getRows(),
+          cols = qtensor.getCols();
+  int64_t first = 0;
+  if (auto from = param->getAttrOfType<IntegerAttr>(kRowsFromAttr))
+    first = from.getInt();
+  if (b.dtype != DType::U8 || b.shape.size() != 3 || block < 32 ||
+      cols % block != 0 || b.shape[1] != cols / block ||
+      b.shape[2] != block / 2 || first < 0 || first + rows > b.shape[0])
+    return fail(llvm::formatv("shape [{0}] does not hold rows [{1}, {2}) of "
+                              "{3} values in blocks of {4}",
+                              llvm::make_range(b.shape.begin(), b.shape.end()),
+                              first, first + rows, cols, block)
+                    .str());
+  int64_t n = b.shape[0], blocks = cols / block;
+  const TensorSource *s = model.weights.find(scalesName.getValue());
+  if (!s || (s->dtype != DType::F32 && s->dtype != DType::F16) ||
+      s->numElements() != n * blocks)
+    return fail(llvm::formatv("scales '{0}' must be {1} f32 or f16 values",
+                              scalesName.getValue(), n * blocks)
+                    .str());
+  scales = *s;
+  view = b;
+  view.shape = {rows, cols};
+  view.bytes = rows * cols / 2;
+  view.data = b.data + first * (cols / 2);
+  view.nbitsBlock = block;
+  view.nbitsScales = &scales;
+  scales.data = s->data + first * blocks * (s->dtype == DType::F16 ? 2 : 4);
+  if (zeroName) {
+    const TensorSource *z = model.weights.find(zeroName.getValue());
+    int64_t rowBytes = (blocks + 1) / 2;
+    if (!z || z->dtype != DType::U8 || z->numElements() != n * rowBytes)
+      return fail(llvm::formatv("zero points '{0}' must be {1} bytes of "
+                                "4-bit values",
+                                zeroName.getValue(), n * rowBytes)
+                      .str());
+    zeroPoints = *z;
+    zeroPoints.data = z->data + first * rowBytes;
+    view.nbitsZeroPoints = &zeroPoints;
+  }
+  return llvm::Error::success();
+}
+
+} // namespace
 
 llvm::Expected<uint64_t> llamac::writeWeightsBlob(ModuleOp module,
                                                   const LoadedModel &model,
@@ -350,6 +493,14 @@ llvm::Expected<uint64_t> llamac::writeWeightsBlob(ModuleOp module,
       view.firstColumn = first.getInt();
       view.shape = {shaped[0], shaped[1]};
       source = &view;
+    }
+    TensorSource nbits, nbitsScales, nbitsZeroPoints;
+    if (auto attr = param->getAttrOfType<DictionaryAttr>(kMatMulNBitsAttr)) {
+      llvm::Error error = nbitsView(model, param, *source, attr, nbits,
+                                    nbitsScales, nbitsZeroPoints);
+      if (error)
+        return std::move(error);
+      source = &nbits;
     }
     out.write_zeros(entry.offset - cursor);
     cursor = entry.offset;

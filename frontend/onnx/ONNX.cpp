@@ -204,6 +204,8 @@ private:
       dtype = DType::F16;
     else if (type == ::onnx::TensorProto::BFLOAT16)
       dtype = DType::BF16;
+    else if (type == ::onnx::TensorProto::UINT8)
+      dtype = DType::U8; // MatMulNBits' packed weights and zero points
     if (!dtype) {
       // Integer and other tensors: shapes, indices, packed int4 blocks. Read
       // into attributes when the graph is imported; keep them small.
@@ -260,6 +262,12 @@ private:
         if (tensor.float_data_size() != *count)
           return sizeMismatch(tensor, tensor.float_data_size(), *count);
         std::memcpy(owned->getBufferStart(), tensor.float_data().data(), bytes);
+      } else if (*dtype == DType::U8) {
+        if (tensor.int32_data_size() != *count)
+          return sizeMismatch(tensor, tensor.int32_data_size(), *count);
+        auto *out = reinterpret_cast<uint8_t *>(owned->getBufferStart());
+        for (int64_t i = 0; i < *count; ++i)
+          out[i] = static_cast<uint8_t>(tensor.int32_data(i));
       } else {
         if (tensor.int32_data_size() != *count)
           return sizeMismatch(tensor, tensor.int32_data_size(), *count);
@@ -688,7 +696,9 @@ private:
     if (const TensorSource *source = model_.weights.find(name)) {
       Type element = source->dtype == DType::F16    ? b_.getF16Type()
                      : source->dtype == DType::BF16 ? b_.getBF16Type()
-                                                    : b_.getF32Type();
+                     : source->dtype == DType::U8
+                         ? Type(b_.getIntegerType(8, /*isSigned=*/false))
+                         : b_.getF32Type();
       Value value = llamac::onnx::InitializerOp::create(
           b_, loc(name), RankedTensorType::get(source->shape, element),
           b_.getStringAttr(name));

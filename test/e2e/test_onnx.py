@@ -118,6 +118,67 @@ def test_builder_style_models(llamac, tmp_path, name):
     check(llamac, path, str(tmp_path / "model"))
 
 
+# int4 exports: MatMulNBits (com.microsoft) on every projection and the
+# output layer, block sizes 32/64/128, with and without zero points, packed
+# and separate Q/K/V. llamac moves the 4-bit codes into q4_0/q4_1 blocks and
+# stores each block's scale (and -zero_point x scale) in f16 where
+# onnxruntime keeps f32 scales: measured 3e-4 to 1.8e-3 x max|logit| with
+# f32 activations; with the default int8 activations 7e-3 to 9e-3 (as
+# onnxruntime's own accuracy_level 4 would differ), until the ids part at a
+# near-tie of these random models.
+INT4_CASES = {
+    "block32": (["--hidden", "128", "--intermediate", "256", "--heads", "4",
+                 "--kv-heads", "2"], {"int4_block": 32}),
+    "block64_zero_points": (["--hidden", "128", "--intermediate", "256", "--heads", "4",
+                             "--kv-heads", "2"], {"int4_block": 64, "zero_points": True}),
+    "block128_zero_points_separate_qkv": (
+        ["--hidden", "256", "--intermediate", "384", "--heads", "8", "--kv-heads", "2"],
+        {"int4_block": 128, "zero_points": True, "separate_qkv": True}),
+}
+INT4_TOLERANCE = {"f32": 5e-3, "int8": 2e-2}
+
+
+@pytest.mark.parametrize("precision", ["f32", "int8"])
+@pytest.mark.parametrize("name", sorted(INT4_CASES))
+def test_matmul_nbits(llamac, tmp_path, name, precision):
+    flags, options = INT4_CASES[name]
+    hf = str(tmp_path / "hf")
+    make_llama.make(make_llama.parse_args([hf] + flags))
+    path = str(tmp_path / "model.onnx")
+    make_onnx.build(hf, path, **options)
+    exe = str(tmp_path / "model")
+    run([llamac, "compile", path, "-o", exe, "--quiet", "--max-context", "128",
+         "--activation-precision", precision])
+    expected_ids, expected = onnxruntime_greedy(path, PROMPT, STEPS)
+    ids, logits = llamac_generate(exe, PROMPT, STEPS)
+    # Steps up to and including the first differing id have the same inputs.
+    same = next((i for i in range(STEPS) if ids[i] != expected_ids[i]), STEPS - 1)
+    error = np.abs(logits[:same + 1] - expected[:same + 1]).max()
+    assert error <= INT4_TOLERANCE[precision] * np.abs(expected).max()
+    if precision == "f32":
+        assert ids == expected_ids
+    # The weights stay 4-bit: q4_0 is 18 bytes per 32 values, q4_1 20.
+    out = run([llamac, "compile", path, "-o", "-", "--emit", "llama", "--quiet"]).stdout
+    kind = "q4_1" if options.get("zero_points") else "q4_0"
+    assert f", {kind}" in out and "llamac.matmul_nbits" in out
+
+
+def test_matmul_nbits_unsupported(llamac, tmp_path):
+    hf = str(tmp_path / "hf")
+    make_llama.make(make_llama.parse_args([hf, "--layers", "1"]))
+    path = str(tmp_path / "model.onnx")
+    make_onnx.build(hf, path, int4_block=32)
+    model = onnx.load(path)
+    for node in model.graph.node:
+        if node.op_type == "MatMulNBits":
+            for attr in node.attribute:
+                if attr.name == "bits":
+                    attr.i = 8
+            break
+    onnx.save(model, path, save_as_external_data=True, location="model.onnx.data2")
+    compile_error(llamac, path, "MatMulNBits with bits = 8: llamac reads 4-bit weights")
+
+
 def test_emit_onnx_and_llama(llamac, tmp_path):
     out = run([llamac, "compile", GENAI, "-o", "-", "--emit", "onnx", "--quiet"]).stdout
     assert "onnx.ms.GroupQueryAttention" in out and "onnx.initializer" in out

@@ -74,6 +74,9 @@ def main():
                 make_onnx.build(hf, onnx_path + "-inline", separate_qkv=True, inline=True,
                                 positions=32)
                 write(out, "onnx", name + "-separate-inline", read(onnx_path + "-inline"))
+                make_onnx.build(hf, onnx_path + "-int4", int4_block=32, zero_points=True,
+                                inline=True, positions=32)
+                write(out, "onnx", name + "-int4", read(onnx_path + "-int4"))
     genai = os.path.join(ROOT, "test", "onnx", "genai_llama")
     write(out, "onnx", "genai", read(os.path.join(genai, "model.onnx")) + SPLIT +
           read(os.path.join(genai, "model.onnx.data")) + SPLIT +

@@ -45,8 +45,35 @@ def rotary_tables(config, head_dim, positions):
     return np.cos(angles).astype(np.float32), np.sin(angles).astype(np.float32)
 
 
+def quantize_nbits(weight, block, zero_points):
+    """MatMulNBits' initializers for weight [N, K]: B [N, K/block, block/2]
+    (4-bit codes, two per byte, low nibble first), scales [N * K/block] and,
+    with zero_points, packed 4-bit zero points [N * ceil(blocks/2)]. Without
+    them the zero point is 8. (Any rounding will do: onnxruntime and llamac
+    read the same codes.)"""
+    n, k = weight.shape
+    blocks = k // block
+    w = weight.astype(np.float64).reshape(n, blocks, block)
+    if zero_points:
+        lo, hi = np.minimum(w.min(axis=2), 0), np.maximum(w.max(axis=2), 0)
+        scale = np.where(hi > lo, (hi - lo) / 15, 1.0)
+        zero = np.clip(np.round(-lo / scale), 0, 15).astype(np.uint8)
+    else:
+        scale = np.abs(w).max(axis=2) / 7
+        scale = np.where(scale > 0, scale, 1.0)
+        zero = np.full((n, blocks), 8, np.uint8)
+    codes = np.clip(np.round(w / scale[:, :, None]) + zero[:, :, None], 0, 15).astype(np.uint8)
+    packed = codes[:, :, 0::2] | (codes[:, :, 1::2] << 4)
+    result = {"B": packed, "scales": scale.astype(np.float32).reshape(-1)}
+    if zero_points:
+        padded = np.zeros((n, (blocks + 1) // 2 * 2), np.uint8)
+        padded[:, :blocks] = zero
+        result["zero_points"] = (padded[:, 0::2] | (padded[:, 1::2] << 4)).reshape(-1)
+    return result
+
+
 def build(hf_dir, out, dtype="f32", separate_qkv=False, interleaved=False, inline=False,
-          positions=256):
+          positions=256, int4_block=0, zero_points=False):
     config, w = load(hf_dir)
     hidden = config["hidden_size"]
     heads = config["num_attention_heads"]
@@ -117,6 +144,16 @@ def build(hf_dir, out, dtype="f32", separate_qkv=False, interleaved=False, inlin
                 ["layer0_norm"], axis=-1, epsilon=eps, stash_type=1)
 
     def matmul(inp, name, weight, tag):
+        if int4_block:
+            # The builder's int4 export: MatMulNBits on the weight [N, K].
+            q = quantize_nbits(weight, int4_block, zero_points)
+            names = [inp, init(name + ".B", q["B"], cast=False),
+                     init(name + ".scales", q["scales"], cast=False)]
+            if zero_points:
+                names.append(init(name + ".zero_points", q["zero_points"], cast=False))
+            return node("MatMulNBits", names, [f"{tag}_out"], domain="com.microsoft",
+                        K=weight.shape[1], N=weight.shape[0], bits=4,
+                        block_size=int4_block, accuracy_level=0)
         # f16 weights: the product runs in f16 between two Casts, as mixed
         # precision exports write it.
         if dtype == "f16":
@@ -214,8 +251,12 @@ def main():
     p.add_argument("--interleaved", action="store_true")
     p.add_argument("--inline", action="store_true")
     p.add_argument("--positions", type=int, default=256, help="rows of the rotary tables")
+    p.add_argument("--int4-block", type=int, default=0,
+                   help="write projections as MatMulNBits with this block size")
+    p.add_argument("--zero-points", action="store_true", help="with --int4-block: asymmetric")
     a = p.parse_args()
-    build(a.hf_dir, a.out, a.dtype, a.separate_qkv, a.interleaved, a.inline, a.positions)
+    build(a.hf_dir, a.out, a.dtype, a.separate_qkv, a.interleaved, a.inline, a.positions,
+          a.int4_block, a.zero_points)
 
 
 if __name__ == "__main__":

@@ -72,3 +72,44 @@ func.func @main_graph(%ids: tensor<?x?xi64>, %pk: tensor<?x1x?x4xf32>, %pv: tens
       -> (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, none)
   return %o, %k, %v : tensor<*xf32>, tensor<*xf32>, tensor<*xf32>
 }
+
+// -----
+
+func.func @main_graph(%ids: tensor<?x?xi64>, %pk: tensor<?x1x?x16xf32>, %pv: tensor<?x1x?x16xf32>)
+    -> (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>) {
+  %none = onnx.none
+  %table = onnx.initializer "embed" : tensor<10x32xf32>
+  %b = onnx.initializer "qkv.B" : tensor<64x2x8xui8>
+  %s = onnx.initializer "qkv.scales" : tensor<128xf32>
+  %c = onnx.Constant {value = dense<1> : tensor<1xi32>} : () -> tensor<1xi32>
+  %e = onnx.Gather %table, %ids : (tensor<10x32xf32>, tensor<?x?xi64>) -> tensor<*xf32>
+  // expected-error @+1 {{MatMulNBits with K = 32, N = 64, block_size = 16: llamac needs K a multiple of block_size, and block_size a power of two of at least 32}}
+  %qkv = onnx.ms.MatMulNBits %e, %b, %s, %none, %none, %none {K = 32 : i64, N = 64 : i64, bits = 4 : i64, block_size = 16 : i64}
+      : (tensor<*xf32>, tensor<64x2x8xui8>, tensor<128xf32>, none, none, none) -> tensor<*xf32>
+  %o, %k, %v, %qk = onnx.ms.GroupQueryAttention %qkv, %none, %none, %pk, %pv, %c, %c, %none, %none, %none, %none, %none
+      {num_heads = 2 : i64, kv_num_heads = 1 : i64}
+      : (tensor<*xf32>, none, none, tensor<?x1x?x16xf32>, tensor<?x1x?x16xf32>, tensor<1xi32>, tensor<1xi32>, none, none, none, none, none)
+      -> (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, none)
+  return %o, %k, %v : tensor<*xf32>, tensor<*xf32>, tensor<*xf32>
+}
+
+// -----
+
+func.func @main_graph(%ids: tensor<?x?xi64>, %pk: tensor<?x1x?x16xf32>, %pv: tensor<?x1x?x16xf32>)
+    -> (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>) {
+  %none = onnx.none
+  %table = onnx.initializer "embed" : tensor<10x32xf32>
+  %b = onnx.initializer "qkv.B" : tensor<64x1x16xui8>
+  %s = onnx.initializer "qkv.scales" : tensor<64xf32>
+  %z = onnx.initializer "qkv.zp" : tensor<64xf32>
+  %c = onnx.Constant {value = dense<1> : tensor<1xi32>} : () -> tensor<1xi32>
+  %e = onnx.Gather %table, %ids : (tensor<10x32xf32>, tensor<?x?xi64>) -> tensor<*xf32>
+  // expected-error @+1 {{MatMulNBits' zero points must be a uint8 initializer of packed 4-bit values, 64 bytes (float zero points are not supported)}}
+  %qkv = onnx.ms.MatMulNBits %e, %b, %s, %z, %none, %none {K = 32 : i64, N = 64 : i64, bits = 4 : i64, block_size = 32 : i64}
+      : (tensor<*xf32>, tensor<64x1x16xui8>, tensor<64xf32>, tensor<64xf32>, none, none) -> tensor<*xf32>
+  %o, %k, %v, %qk = onnx.ms.GroupQueryAttention %qkv, %none, %none, %pk, %pv, %c, %c, %none, %none, %none, %none, %none
+      {num_heads = 2 : i64, kv_num_heads = 1 : i64}
+      : (tensor<*xf32>, none, none, tensor<?x1x?x16xf32>, tensor<?x1x?x16xf32>, tensor<1xi32>, tensor<1xi32>, none, none, none, none, none)
+      -> (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, none)
+  return %o, %k, %v : tensor<*xf32>, tensor<*xf32>, tensor<*xf32>
+}
