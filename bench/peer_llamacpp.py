@@ -12,13 +12,23 @@ scripts/install-peers.sh without AMX.
 """
 
 import json
-import resource
 import sys
 import time
 
 import numpy as np
 import llama_cpp
 
+
+
+def peak_rss_mb():
+    """This process's peak resident set (VmHWM). Not getrusage's ru_maxrss:
+    that survives exec, so a child started by a large parent (the bench
+    harness after writing a model) would report the parent's peak."""
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
 
 def main():
     path, threads, prompt_tokens, decode_tokens = sys.argv[1], *map(int, sys.argv[2:5])
@@ -42,7 +52,7 @@ def main():
         "prefill_tok_s": prompt_tokens / prefill,
         "decode_tok_s": decode_tokens / decode,
         "prefill_tokens": prompt_tokens, "decode_tokens": decode_tokens,
-        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "peak_rss_mb": peak_rss_mb(),
     }))
 
 

@@ -19,8 +19,8 @@ and each number is the median over the repetitions:
 Models: the real SmolLM2-135M-Instruct (Q4_1 as shipped, and its weights
 re-encoded as f32, q8_0 and q4_0), a random stories-110M-shaped model and a
 random TinyLlama-1.1B-shaped one (f32, f16, q8_0, q4_0). onnxruntime runs
-the random models' f32 and f16 weights as ONNX decoders in onnxruntime-genai's
-builder style (test/models/make_onnx.py: GroupQueryAttention with a KV
+the random models' f32, f16 and (for q4_0) int4 MatMulNBits weights as ONNX
+decoders in onnxruntime-genai's builder style (test/models/make_onnx.py: GroupQueryAttention with a KV
 cache), the form its deployments use; llamac compiles that same ONNX file
 too, so its ONNX row is the same weights through llamac's ONNX front end.
 
@@ -131,14 +131,20 @@ def random_variant(shape, type_name):
 
 
 def onnx_variant(shape, type_name):
-    """The random model as a builder-style ONNX decoder (float types only)."""
-    if shape not in SHAPES or type_name not in ("f32", "f16"):
+    """The random model as a builder-style ONNX decoder: f32, f16, and for
+    q4_0 the builder's int4 form (MatMulNBits, blocks of 32, zero point 8,
+    accuracy_level 4: onnxruntime's int8-activation kernels)."""
+    if shape not in SHAPES or type_name not in ("f32", "f16", "q4_0"):
         return None
     path = os.path.join(WORK, f"{shape}-{type_name}.onnx")
     if not os.path.exists(path):
         log(f"writing {shape} {type_name} as ONNX")
-        make_onnx.build(os.path.join(WORK, f"{shape}-hf"), path, dtype=type_name,
-                        positions=1024)
+        if type_name == "q4_0":
+            make_onnx.build(os.path.join(WORK, f"{shape}-hf"), path, dtype="f32",
+                            positions=1024, int4_block=32, accuracy_level=4)
+        else:
+            make_onnx.build(os.path.join(WORK, f"{shape}-hf"), path, dtype=type_name,
+                            positions=1024)
     return path
 
 
@@ -243,10 +249,11 @@ def write_report(rows, compiles, bandwidth, mode, reps):
               + f". Prompt {PROMPT_TOKENS} tokens, {DECODE_TOKENS} decoded. llama.cpp: "
               "llama-cpp-python built from source with native flags, AMX off, f16 KV "
               "cache (its default). onnxruntime: CPU execution provider, the random "
-              "models' f32/f16 weights as builder-style ONNX decoders (GroupQueryAttention "
-              "with a KV cache); its ratio is llamac compiling that same ONNX file over "
-              "onnxruntime running it; n/a where there is no ONNX form (quantized types, "
-              "SmolLM2 ships as GGUF only).\n")
+              "models as builder-style ONNX decoders (GroupQueryAttention with a KV "
+              "cache; f32, f16, and for q4_0 int4 MatMulNBits with block 32 at "
+              "accuracy_level 4); its ratio is llamac compiling that same ONNX file over "
+              "onnxruntime running it; n/a where there is no ONNX form (q8_0, and "
+              "SmolLM2, which ships as GGUF only).\n")
     lines = [header,
              "| model | type | threads | llamac decode | llama.cpp decode | ratio | "
              "onnxruntime decode | ratio | llamac prefill | llama.cpp prefill | ratio | "

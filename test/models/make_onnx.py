@@ -73,7 +73,7 @@ def quantize_nbits(weight, block, zero_points):
 
 
 def build(hf_dir, out, dtype="f32", separate_qkv=False, interleaved=False, inline=False,
-          positions=256, int4_block=0, zero_points=False):
+          positions=256, int4_block=0, zero_points=False, accuracy_level=0):
     config, w = load(hf_dir)
     hidden = config["hidden_size"]
     heads = config["num_attention_heads"]
@@ -153,7 +153,7 @@ def build(hf_dir, out, dtype="f32", separate_qkv=False, interleaved=False, inlin
                 names.append(init(name + ".zero_points", q["zero_points"], cast=False))
             return node("MatMulNBits", names, [f"{tag}_out"], domain="com.microsoft",
                         K=weight.shape[1], N=weight.shape[0], bits=4,
-                        block_size=int4_block, accuracy_level=0)
+                        block_size=int4_block, accuracy_level=accuracy_level)
         # f16 weights: the product runs in f16 between two Casts, as mixed
         # precision exports write it.
         if dtype == "f16":
