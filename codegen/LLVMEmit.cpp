@@ -60,7 +60,8 @@ llamac::createTargetMachine(const Target &target) {
 llvm::Expected<std::unique_ptr<llvm::Module>>
 llamac::translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &context,
                           llvm::TargetMachine &machine,
-                          llvm::ArrayRef<llvm::StringRef> exported) {
+                          llvm::ArrayRef<llvm::StringRef> exported,
+                          unsigned fixedVScale) {
   mlir::registerBuiltinDialectTranslation(*module.getContext());
   mlir::registerLLVMDialectTranslation(*module.getContext());
   std::unique_ptr<llvm::Module> llvmModule =
@@ -73,9 +74,17 @@ llamac::translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &context,
   llvm::StringSet<> keep;
   for (llvm::StringRef name : exported)
     keep.insert(name);
-  for (llvm::Function &function : *llvmModule)
-    if (!function.isDeclaration() && !keep.contains(function.getName()))
+  for (llvm::Function &function : *llvmModule) {
+    if (function.isDeclaration())
+      continue;
+    if (!keep.contains(function.getName()))
       function.setLinkage(llvm::GlobalValue::InternalLinkage);
+    // Fixed-width vectors wider than 128 bits become SVE code only when the
+    // backend knows the vector length.
+    if (fixedVScale)
+      function.addFnAttr(llvm::Attribute::getWithVScaleRangeArgs(
+          context, fixedVScale, fixedVScale));
+  }
   for (llvm::GlobalVariable &global : llvmModule->globals())
     if (!global.isDeclaration() && !keep.contains(global.getName()))
       global.setLinkage(llvm::GlobalValue::InternalLinkage);

@@ -38,7 +38,8 @@ createTargetMachine(const Target &target);
 llvm::Expected<std::unique_ptr<llvm::Module>>
 translateToLLVMIR(mlir::ModuleOp module, llvm::LLVMContext &context,
                   llvm::TargetMachine &machine,
-                  llvm::ArrayRef<llvm::StringRef> exported);
+                  llvm::ArrayRef<llvm::StringRef> exported,
+                  unsigned fixedVScale = 0);
 
 /// Runs LLVM's O3 pipeline.
 void optimizeLLVMIR(llvm::Module &module, llvm::TargetMachine &machine);

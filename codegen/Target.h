@@ -63,6 +63,19 @@ public:
   virtual std::vector<std::string> runtimeLibraries() const = 0;
   /// Extra linker flags of an executable.
   virtual std::vector<std::string> linkFlags() const = 0;
+
+  /// Whether the code runs on the machine that compiles it (the sanitizer
+  /// build's runtime, for one, exists only for the host).
+  virtual bool isHost() const { return true; }
+  /// For a scalable-vector ISA compiled for one vector length: the vscale
+  /// (vector length / 128 bits on AArch64 SVE, / 64 on RISC-V V) every
+  /// function assumes (LLVM's vscale_range), or 0.
+  virtual unsigned fixedVScale() const { return 0; }
+  /// LLAMAC_ISA_* bits (llamac/rt.h) of the extensions the code needs; the
+  /// runtime refuses to start without them.
+  virtual int64_t requiredISA() const { return 0; }
+  /// What to install when the target's runtime libraries are missing.
+  virtual std::string setupHint() const { return ""; }
 };
 
 /// Every target llamac was built with.

@@ -16,6 +16,8 @@ packages=(
   llvm-22-dev llvm-22-tools libmlir-22-dev mlir-22-tools clang-22 lld-22
   libprotobuf-dev protobuf-compiler libonnx-dev
   libgtest-dev libgmock-dev clang-format-22 libclang-rt-22-dev
+  qemu-user-static libc6-dev-arm64-cross libstdc++-12-dev-arm64-cross
+  libc6-dev-riscv64-cross libstdc++-12-dev-riscv64-cross
   python3 python3-venv python3-dev
   zlib1g-dev libzstd-dev libedit-dev libxml2-dev libffi-dev libcurl4-openssl-dev
 )

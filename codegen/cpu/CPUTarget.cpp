@@ -14,6 +14,7 @@
 #include "codegen/cpu/CPUTarget.h"
 #include "codegen/cpu/Passes.h"
 #include "conversions/Passes.h"
+#include "llamac/rt.h"
 #include "passes/Passes.h"
 
 #include "mlir/Conversion/Passes.h"
@@ -39,6 +40,22 @@ public:
         triple_(std::move(triple)), cpu_(std::move(cpu)),
         features_(std::move(features)), vectorWidth_(vectorWidth),
         vectorRegisters_(vectorRegisters), int8Dot_(int8Dot) {}
+
+  /// A cross target: its runtime comes from lib/<crossTriple>/ and the
+  /// executable is linked statically for it.
+  CPUTarget &
+    requires(int64_t isa)
+  {
+    isa_ = isa;
+    return *this;
+  }
+  CPUTarget &cross(std::string crossTriple, unsigned vscale,
+                   std::string packages) {
+    cross_ = std::move(crossTriple);
+    vscale_ = vscale;
+    packages_ = std::move(packages);
+    return *this;
+  }
 
   llvm::StringRef name() const override { return name_; }
   std::string description() const override {
@@ -95,17 +112,34 @@ public:
   }
 
   std::vector<std::string> runtimeLibraries() const override {
-    return {"libllamac_runtime_main.a", "libllamac_runtime.a",
-            "libllamac_tokenizer.a"};
+    std::string dir = cross_.empty() ? "" : cross_ + "/";
+    return {dir + "libllamac_runtime_main.a", dir + "libllamac_runtime.a",
+            dir + "libllamac_tokenizer.a"};
   }
   std::vector<std::string> linkFlags() const override {
+    if (!cross_.empty())
+      return {"--target=" + cross_, "-static", "-lm", "-lpthread"};
     return {"-static-libstdc++", "-static-libgcc", "-lm", "-lpthread"};
+  }
+  bool isHost() const override { return cross_.empty(); }
+  unsigned fixedVScale() const override { return vscale_; }
+  int64_t requiredISA() const override { return isa_; }
+  std::string setupHint() const override {
+    if (cross_.empty())
+      return "";
+    return "install Debian's " + packages_ +
+           " (scripts/install-deps.sh does) and rebuild llamac, which then "
+           "builds the " +
+           cross_ + " runtime";
   }
 
 private:
   std::string name_, description_, triple_, cpu_, features_;
   int64_t vectorWidth_, vectorRegisters_;
   bool int8Dot_;
+  std::string cross_, packages_;
+  unsigned vscale_ = 0;
+  int64_t isa_ = 0;
 };
 
 /// The host's features as an LLVM feature string ("+avx2,+fma,-amx-tile").
@@ -140,23 +174,63 @@ void llamac::cpu::registerCPUTargets(TargetRegistry &registry) {
   } else if (triple.isAArch64()) {
     registers = 32;
   }
-  registry.add(std::make_unique<CPUTarget>(
-      "cpu", "this machine's CPU", host, llvm::sys::getHostCPUName().str(),
-      hostFeatures(), width, registers,
-      triple.isX86() && has("avx512f") && has("avx512vnni")));
+  auto add = [&](std::unique_ptr<CPUTarget> target) -> CPUTarget & {
+    CPUTarget &ref = *target;
+    registry.add(std::move(target));
+    return ref;
+  };
+  bool vnni = triple.isX86() && has("avx512f") && has("avx512vnni");
+  int64_t hostISA = 0;
+  if (triple.isX86())
+    hostISA = (width >= 8 ? LLAMAC_ISA_AVX2 : 0) |
+              (width >= 16 ? LLAMAC_ISA_AVX512 : 0) |
+              (vnni ? LLAMAC_ISA_AVX512_VNNI : 0);
+  add(std::make_unique<CPUTarget>("cpu", "this machine's CPU", host,
+                                  llvm::sys::getHostCPUName().str(),
+                                  hostFeatures(), width, registers, vnni))
+      .requires(hostISA);
 
   if (triple.isX86()) {
-    registry.add(std::make_unique<CPUTarget>("cpu-generic",
-                                             "any x86-64 CPU (SSE2)", host,
-                                             "x86-64", "", 4, 16, false));
-    registry.add(std::make_unique<CPUTarget>("cpu-avx2",
-                                             "x86-64 with AVX2 and FMA", host,
-                                             "x86-64-v3", "", 8, 16, false));
-    registry.add(std::make_unique<CPUTarget>(
-        "cpu-avx512", "x86-64 with AVX-512 (F, BW, DQ, VL)", host, "x86-64-v4",
-        "", 16, 32, false));
-    registry.add(std::make_unique<CPUTarget>(
-        "cpu-avx512-vnni", "x86-64 with AVX-512 and VNNI (Ice Lake, Zen 4)",
-        host, "x86-64-v4", "+avx512vnni", 16, 32, true));
+    add(std::make_unique<CPUTarget>("cpu-generic", "any x86-64 CPU (SSE2)",
+                                    host, "x86-64", "", 4, 16, false));
+    add(std::make_unique<CPUTarget>("cpu-avx2", "x86-64 with AVX2 and FMA",
+                                    host, "x86-64-v3", "", 8, 16, false))
+        .requires(LLAMAC_ISA_AVX2);
+    add(std::make_unique<CPUTarget>("cpu-avx512",
+                                    "x86-64 with AVX-512 (F, BW, DQ, VL)", host,
+                                    "x86-64-v4", "", 16, 32, false))
+        .requires(LLAMAC_ISA_AVX2 | LLAMAC_ISA_AVX512);
+    add(std::make_unique<CPUTarget>(
+            "cpu-avx512-vnni", "x86-64 with AVX-512 and VNNI (Ice Lake, Zen 4)",
+            host, "x86-64-v4", "+avx512vnni", 16, 32, true))
+        .requires(LLAMAC_ISA_AVX2 | LLAMAC_ISA_AVX512 | LLAMAC_ISA_AVX512_VNNI);
   }
+
+  // Cross targets, run here under qemu-user (docs/adding-a-backend.md). The
+  // kernels are fixed-width vector code: NEON's 4 lanes; on SVE and RVV 8
+  // lanes (256 bits), which LLVM lowers to SVE (with vscale_range fixed at
+  // 2: the code needs 256-bit SVE) and to RVV instructions (VLEN >= 128,
+  // LMUL 2 groups).
+  std::string arm64 = "libc6-dev-arm64-cross libstdc++-12-dev-arm64-cross";
+  std::string riscv64 =
+      "libc6-dev-riscv64-cross libstdc++-12-dev-riscv64-cross";
+  auto crossTarget = [&](const char *name, const char *description,
+                         const char *llvmTriple, const char *cpu,
+                         const char *features, int64_t lanes,
+                         int64_t registers) -> CPUTarget & {
+    return add(std::make_unique<CPUTarget>(name, description, llvmTriple, cpu,
+                                           features, lanes, registers, false));
+  };
+  crossTarget("aarch64-neon", "AArch64 Linux with NEON (Neoverse N1)",
+              "aarch64-unknown-linux-gnu", "neoverse-n1", "+neon", 4, 32)
+      .cross("aarch64-linux-gnu", 0, arm64);
+  crossTarget("aarch64-sve", "AArch64 Linux with 256-bit SVE (Neoverse V1)",
+              "aarch64-unknown-linux-gnu", "neoverse-v1", "+sve", 8, 32)
+      .cross("aarch64-linux-gnu", 2, arm64)
+      .requires(LLAMAC_ISA_SVE);
+  crossTarget("riscv64-rvv", "RISC-V 64 Linux with V and Zfhmin (RVA22 + V)",
+              "riscv64-unknown-linux-gnu", "generic-rv64",
+              "+64bit,+m,+a,+f,+d,+c,+v,+zfhmin", 8, 16)
+      .cross("riscv64-linux-gnu", 0, riscv64)
+      .requires(LLAMAC_ISA_RVV);
 }

@@ -27,6 +27,10 @@
 #include <new>
 #include <string>
 #include <sys/mman.h>
+#if defined(__aarch64__) || defined(__riscv)
+#include <sys/auxv.h>
+#include <sys/prctl.h>
+#endif
 #include <sys/stat.h>
 #include <unistd.h>
 #include <vector>
@@ -212,6 +216,58 @@ std::string check_blob(const Mapping &blob, const char *name) {
 
 } // namespace
 
+namespace {
+
+/// What the machine lacks of what the code was compiled for, or "".
+std::string missing_isa(int64_t isa, int64_t vector_bytes) {
+  std::string missing;
+  auto need = [&](bool have, const char *name) {
+    if (!have)
+      missing += std::string(missing.empty() ? "" : ", ") + name;
+  };
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();
+  if (isa & LLAMAC_ISA_AVX2)
+    need(__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"),
+         "AVX2 and FMA");
+  if (isa & LLAMAC_ISA_AVX512)
+    need(__builtin_cpu_supports("avx512f") &&
+             __builtin_cpu_supports("avx512bw") &&
+             __builtin_cpu_supports("avx512dq") &&
+             __builtin_cpu_supports("avx512vl"),
+         "AVX-512 (F, BW, DQ, VL)");
+  if (isa & LLAMAC_ISA_AVX512_VNNI)
+    need(__builtin_cpu_supports("avx512vnni"), "AVX-512 VNNI");
+#elif defined(__aarch64__)
+  if (isa & LLAMAC_ISA_SVE) {
+    bool sve = (getauxval(AT_HWCAP) & (1ul << 22)) != 0; // HWCAP_SVE
+    need(sve, "SVE");
+    if (sve && vector_bytes) {
+      long vl = prctl(51 /* PR_SVE_GET_VL */) & 0xffff;
+      if (vl != vector_bytes)
+        return format("this executable was compiled for %lld-bit SVE "
+                      "vectors; this CPU's are %ld-bit (compile for it "
+                      "with another --target)",
+                      static_cast<long long>(vector_bytes * 8), vl * 8);
+    }
+  }
+#elif defined(__riscv)
+  if (isa & LLAMAC_ISA_RVV)
+    need((getauxval(AT_HWCAP) & (1ul << ('V' - 'A'))) != 0,
+         "the V vector extension");
+#endif
+  (void)vector_bytes;
+  if (missing.empty() && (isa & ~int64_t(31)))
+    missing = "instruction set extensions this runtime does not know";
+  if (missing.empty())
+    return "";
+  return "this executable needs " + missing +
+         ", which this CPU does not have (compile it for this machine "
+         "with --target; `llamac targets` lists them)";
+}
+
+} // namespace
+
 extern "C" {
 
 void llamac_options_init(llamac_options *out_options) {
@@ -235,6 +291,10 @@ llamac_model *llamac_open(const char *weights_path,
   if (info(LLAMAC_INFO_ABI_VERSION) != LLAMAC_RT_ABI_VERSION)
     return fail("the compiled model was generated for a different runtime "
                 "version");
+  std::string isa = missing_isa(info(LLAMAC_INFO_REQUIRED_ISA),
+                                info(LLAMAC_INFO_VECTOR_BYTES));
+  if (!isa.empty())
+    return fail(isa);
   int64_t compiled_ctx = info(LLAMAC_INFO_CONTEXT);
   if (options->n_threads < 0)
     return fail(format("invalid thread count %d", options->n_threads));

@@ -6,6 +6,7 @@ executables print with the independent numpy reference in test/models.
 """
 
 import os
+import shutil
 import subprocess
 import sys
 
@@ -24,17 +25,61 @@ def build_dir():
     return os.environ.get("LLAMAC_BUILD_DIR", os.path.join(ROOT, "build"))
 
 
+# LLAMAC_TEST_TARGET=T runs the suite for a cross target: every
+# `llamac compile` gets --target T, and executables of another machine run
+# under qemu-user with a CPU that has what T needs (docs/adding-a-backend.md).
+TEST_TARGET = os.environ.get("LLAMAC_TEST_TARGET", "")
+EMULATORS = {
+    "aarch64-neon": ["qemu-aarch64-static", "-cpu", "neoverse-n1"],
+    "aarch64-sve": ["qemu-aarch64-static", "-cpu", "max,sve256=on"],
+    "riscv64-rvv": ["qemu-riscv64-static", "-cpu", "rv64,v=true,vlen=128,vext_spec=v1.0,Zfhmin=true"],
+}
+HOST_MACHINE = 62  # ELF e_machine of x86-64
+
+
+def emulator(path):
+    """The qemu command line that runs `path`, when it is an executable of
+    another machine; [] otherwise."""
+    try:
+        with open(path, "rb") as f:
+            header = f.read(20)
+    except (OSError, TypeError):
+        return []
+    if len(header) < 20 or header[:4] != b"\x7fELF":
+        return []
+    machine = int.from_bytes(header[18:20], "little")
+    if machine == HOST_MACHINE:
+        return []
+    if TEST_TARGET not in EMULATORS:
+        raise AssertionError(f"{path} is for ELF machine {machine}; set LLAMAC_TEST_TARGET")
+    command = EMULATORS[TEST_TARGET]
+    if not shutil.which(command[0]):
+        raise AssertionError(f"{command[0]} is not installed (scripts/install-deps.sh "
+                             "installs qemu-user-static)")
+    return command
+
+
 @pytest.fixture(scope="session")
-def llamac():
+def llamac(tmp_path_factory):
     path = os.path.join(build_dir(), "bin", "llamac")
     if not os.path.exists(path):
         pytest.fail(f"{path} does not exist: build llamac first")
+    if TEST_TARGET:
+        # A stand-in that compiles for the target under test.
+        wrapper = tmp_path_factory.mktemp("target") / "llamac"
+        wrapper.write_text("#!/bin/sh\n"
+                           f'if [ "$1" = compile ]; then shift; exec "{path}" compile '
+                           f'--target {TEST_TARGET} "$@"; fi\n'
+                           f'exec "{path}" "$@"\n')
+        wrapper.chmod(0o755)
+        return str(wrapper)
     return path
 
 
 def run(cmd, check=True, **kwargs):
     # Generated text of random models is arbitrary bytes: decode leniently.
     kwargs.setdefault("errors", "replace")
+    cmd = emulator(cmd[0]) + list(cmd)
     result = subprocess.run(cmd, capture_output=True, text=True, **kwargs)
     if check and result.returncode != 0:
         raise AssertionError(f"{' '.join(map(str, cmd))} failed with {result.returncode}:\n"
@@ -69,7 +114,8 @@ def int8_dot(llamac):
     """Whether the host target multiplies quantized weights with 8-bit
     activations (then --activation-precision int8 changes the numerics)."""
     out = run([llamac, "targets"]).stdout
-    host = next(line for line in out.splitlines() if line.startswith("cpu "))
+    name = (TEST_TARGET or "cpu") + " "
+    host = next(line for line in out.splitlines() if line.startswith(name))
     return "int8 dot products" in host
 
 

@@ -59,6 +59,13 @@ AGREEMENT = 0.85
 REFERENCE_TOLERANCE = 1e-4
 INT8_NMSE_FACTOR = 2.0
 GREEDY_TIE = 0.25  # free-running: both engines' top two within this at a divergence
+# For a cross target (LLAMAC_TEST_TARGET, run under qemu at ~1/50 of the
+# host's speed) only the greedy check runs, on the first case's first
+# CROSS_STEPS steps; the target's arithmetic is the CPU backend's, tested
+# in full on the host.
+CROSS = bool(os.environ.get("LLAMAC_TEST_TARGET"))
+CROSS_STEPS = 16
+host_only = pytest.mark.skipif(CROSS, reason="under emulation only the greedy check runs")
 
 
 def compile_smollm2(llamac, directory, flags=()):
@@ -121,6 +128,7 @@ def nmse(x, reference):
     return float(((x - reference) ** 2).sum() / (reference ** 2).sum(axis=-1).mean())
 
 
+@host_only
 @pytest.mark.parametrize("executable", ["f32", "int8"], indirect=True)
 @pytest.mark.parametrize("index", [0, 1])
 def test_matches_numpy_reference(executable, smollm2, int8_dot, index):
@@ -142,6 +150,7 @@ def test_matches_numpy_reference(executable, smollm2, int8_dot, index):
     assert ours <= INT8_NMSE_FACTOR * theirs, (ours, theirs)
 
 
+@host_only
 @pytest.mark.parametrize("executable", ["f32", "int8"], indirect=True)
 @pytest.mark.parametrize("index", range(6))
 def test_scores_like_llamacpp(executable, smollm2, index):
@@ -166,8 +175,10 @@ def test_scores_like_llamacpp(executable, smollm2, index):
 
 @pytest.mark.parametrize("index", range(6))
 def test_greedy_like_llamacpp(smollm2_f32, index):
+    if CROSS and index > 0:
+        pytest.skip("under emulation the first case covers the target")
     case = golden_cases()[index]
-    expected = case["ids"]
+    expected = case["ids"][:CROSS_STEPS] if CROSS else case["ids"]
     ids, logits = generate(smollm2_f32, case["prompt_ids"], len(expected))
     first = next((k for k, (a, b) in enumerate(zip(ids, expected)) if a != b), None)
     for step in range(first if first is not None else len(expected)):
@@ -184,6 +195,7 @@ def test_greedy_like_llamacpp(smollm2_f32, index):
     assert logits[first][ours[0]] - logits[first][ours[1]] <= GREEDY_TIE
 
 
+@host_only
 def test_threads_agree(smollm2):
     case = golden_cases()[1]
     one = generate(smollm2, case["prompt_ids"], 16, threads=1)
@@ -192,6 +204,7 @@ def test_threads_agree(smollm2):
     assert np.array_equal(one[1], two[1])
 
 
+@host_only
 def test_score_matches_generation(smollm2):
     """Scoring a sequence position by position gives the logits generation
     chose from (same kernels, same context)."""

@@ -72,6 +72,11 @@ llvm::Error llamac::linkExecutable(const Target &target, llvm::StringRef object,
   for (const std::string &library : target.runtimeLibraries()) {
     llvm::SmallString<256> path(runtimeDir);
     llvm::sys::path::append(path, library);
+    if (!llvm::sys::fs::exists(path))
+      return createStringError(
+          "target '%s' has no runtime: '%s' is missing%s%s",
+          target.name().str().c_str(), path.c_str(),
+          target.setupHint().empty() ? "" : "; ", target.setupHint().c_str());
     args.push_back(std::string(path));
   }
   for (const std::string &flag : target.linkFlags())
@@ -81,7 +86,7 @@ llvm::Error llamac::linkExecutable(const Target &target, llvm::StringRef object,
   args.push_back("-Wl,--gc-sections");
 #ifdef LLAMAC_LINK_SANITIZE
   // This llamac was built with sanitizers, its runtime libraries too.
-  if (*LLAMAC_LINK_SANITIZE)
+  if (*LLAMAC_LINK_SANITIZE && target.isHost())
     args.push_back(std::string("-fsanitize=") + LLAMAC_LINK_SANITIZE);
 #endif
 
@@ -133,7 +138,8 @@ llvm::Error llamac::appendPayload(
   return llvm::Error::success();
 }
 
-llvm::Error llamac::writeStaticLibrary(llvm::StringRef object,
+llvm::Error llamac::writeStaticLibrary(const Target &target,
+                                       llvm::StringRef object,
                                        llvm::StringRef runtimeDir,
                                        llvm::StringRef output) {
   std::vector<llvm::NewArchiveMember> members;
@@ -147,13 +153,16 @@ llvm::Error llamac::writeStaticLibrary(llvm::StringRef object,
   // The archives' buffers must outlive the members that point into them.
   std::vector<std::unique_ptr<llvm::MemoryBuffer>> buffers;
   std::vector<std::unique_ptr<llvm::object::Archive>> archives;
-  for (const char *library : {"libllamac_runtime.a", "libllamac_tokenizer.a"}) {
+  for (const std::string &library : target.runtimeLibraries()) {
+    if (llvm::StringRef(library).ends_with("libllamac_runtime_main.a"))
+      continue; // a library has no main()
     llvm::SmallString<256> runtimePath(runtimeDir);
     llvm::sys::path::append(runtimePath, library);
     auto buffer = llvm::MemoryBuffer::getFile(runtimePath);
     if (!buffer)
-      return createStringError(buffer.getError(), "cannot read '%s'",
-                               runtimePath.c_str());
+      return createStringError(
+          buffer.getError(), "cannot read '%s'%s%s", runtimePath.c_str(),
+          target.setupHint().empty() ? "" : "; ", target.setupHint().c_str());
     llvm::Expected<std::unique_ptr<llvm::object::Archive>> archive =
         llvm::object::Archive::create((*buffer)->getMemBufferRef());
     if (!archive)

@@ -37,8 +37,8 @@ llvm::Error appendPayload(
     const std::function<llvm::Expected<uint64_t>(llvm::raw_ostream &)> &write);
 
 /// Writes the static library `output` holding `object` and the runtime's
-/// objects (without main).
-llvm::Error writeStaticLibrary(llvm::StringRef object,
+/// objects for `target` (without main).
+llvm::Error writeStaticLibrary(const Target &target, llvm::StringRef object,
                                llvm::StringRef runtimeDir,
                                llvm::StringRef output);
 

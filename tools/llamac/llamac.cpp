@@ -509,7 +509,8 @@ int compile(const char *argv0) {
   llvm::LLVMContext llvmContext;
   auto llvmModule =
       translateToLLVMIR(*module, llvmContext, **machine,
-                        {"_mlir_ciface_llamac_forward", "llamac_model_info"});
+                        {"_mlir_ciface_llamac_forward", "llamac_model_info"},
+                        target->fixedVScale());
   if (!llvmModule)
     return fail(llvmModule.takeError());
   int64_t info[LLAMAC_INFO_COUNT] = {};
@@ -527,6 +528,9 @@ int compile(const char *argv0) {
   info[LLAMAC_INFO_CACHE_ELEMENT_BYTES] =
       cacheType.getElementTypeBitWidth() / 8;
   info[LLAMAC_INFO_WEIGHTS_BYTES] = weightsBytes;
+  info[LLAMAC_INFO_REQUIRED_ISA] = target->requiredISA();
+  // Vector-length-specific SVE code: vscale x 128 bits.
+  info[LLAMAC_INFO_VECTOR_BYTES] = target->fixedVScale() * 16;
   addModelInfo(**llvmModule, info);
   optimizeLLVMIR(**llvmModule, **machine);
   progress.done("optimized LLVM IR");
@@ -606,7 +610,8 @@ int compile(const char *argv0) {
   };
 
   if (emit == Emit::Lib) {
-    if (llvm::Error e = writeStaticLibrary(objectPath, runtimeDir, outputPath))
+    if (llvm::Error e =
+            writeStaticLibrary(*target, objectPath, runtimeDir, outputPath))
       return fail(std::move(e));
     llvm::SmallString<256> base(outputPath);
     llvm::sys::path::replace_extension(base, "");

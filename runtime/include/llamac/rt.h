@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define LLAMAC_RT_ABI_VERSION 1
+#define LLAMAC_RT_ABI_VERSION 2
 
 /*===--------------------------------------------------------------------===*/
 /* Called by generated code                                                 */
@@ -83,7 +83,20 @@ enum {
   LLAMAC_INFO_ARENA_PER_TOKEN = 10,
   LLAMAC_INFO_CACHE_ELEMENT_BYTES = 11,
   LLAMAC_INFO_WEIGHTS_BYTES = 12,
-  LLAMAC_INFO_COUNT = 13,
+  LLAMAC_INFO_REQUIRED_ISA = 13, /* LLAMAC_ISA_* bits the code needs */
+  LLAMAC_INFO_VECTOR_BYTES = 14, /* SVE length the code assumes; 0: any */
+  LLAMAC_INFO_COUNT = 15,
+};
+
+/* Instruction set extensions generated code may need; llamac_open checks
+ * the machine has them (instead of an illegal instruction, or wrong results
+ * from vector-length-specific SVE code on another vector length). */
+enum {
+  LLAMAC_ISA_AVX2 = 1,
+  LLAMAC_ISA_AVX512 = 2,
+  LLAMAC_ISA_AVX512_VNNI = 4,
+  LLAMAC_ISA_SVE = 8,
+  LLAMAC_ISA_RVV = 16,
 };
 extern const int64_t llamac_model_info[LLAMAC_INFO_COUNT];
 
