@@ -64,7 +64,7 @@ GREEDY_TIE = 0.25  # free-running: both engines' top two within this at a diverg
 # CROSS_STEPS steps; the target's arithmetic is the CPU backend's, tested
 # in full on the host.
 CROSS = bool(os.environ.get("LLAMAC_TEST_TARGET"))
-CROSS_STEPS = 16
+CROSS_STEPS = 4
 host_only = pytest.mark.skipif(CROSS, reason="under emulation only the greedy check runs")
 
 
