@@ -24,6 +24,7 @@ namespace llamac {
 #define GEN_PASS_DEF_LLAMAFUSENORM
 #define GEN_PASS_DEF_LLAMAFUSESWIGLU
 #define GEN_PASS_DEF_LLAMAFUSERESIDUAL
+#define GEN_PASS_DEF_LLAMAFUSEROPE
 #include "passes/Passes.h.inc"
 } // namespace llamac
 
@@ -235,6 +236,30 @@ struct LlamaFuseSwiGLUPass
 //===----------------------------------------------------------------------===//
 // llama-fuse-residual
 //===----------------------------------------------------------------------===//
+
+struct LlamaFuseRopePass
+    : public llamac::impl::LlamaFuseRopeBase<LlamaFuseRopePass> {
+  void runOnOperation() override {
+    SmallVector<AttentionOp> attentions;
+    getOperation()->walk([&](AttentionOp op) { attentions.push_back(op); });
+    for (AttentionOp attention : attentions) {
+      auto rope = attention.getKey().getDefiningOp<RopeOp>();
+      if (!rope || !attention.getKey().hasOneUse() || attention.getKeyRope() ||
+          rope.getPosition() != attention.getPosition() ||
+          rope.getHeadDim() != attention.getKeyHeadDim())
+        continue;
+      SmallVector<double> frequencies;
+      for (int64_t i = 0, e = rope.getRotaryDimOrHeadDim() / 2; i < e; ++i)
+        frequencies.push_back(rope.getFrequency(i));
+      OpBuilder builder(attention);
+      attention.getKeyMutable().assign(rope.getInput());
+      attention.setKeyRopeAttr(builder.getDenseF64ArrayAttr(frequencies));
+      if (rope.getInterleaved())
+        attention.setKeyRopeInterleavedAttr(builder.getUnitAttr());
+      rope.erase();
+    }
+  }
+};
 
 struct LlamaFuseResidualPass
     : public llamac::impl::LlamaFuseResidualBase<LlamaFuseResidualPass> {

@@ -157,6 +157,34 @@ def LlamaFuseResidual : Pass<"llama-fuse-residual"> {
   let dependentDialects = ["::llamac::llama::LlamaDialect"];
 }
 
+def LlamaFuseRope : Pass<"llama-fuse-rope"> {
+  let summary = "Apply the keys' rotary embedding while writing the key cache";
+  let description = [{
+    `llama.attention` whose `key` is a `llama.rope` used only there (at the
+    attention's own position, over whole heads of the key's size) takes the
+    rope's inverse frequencies as `key_rope` (and its pair convention as
+    `key_rope_interleaved`) and reads the unrotated keys: the CPU backend
+    rotates each key as it stores it into the cache, instead of writing a
+    rotated copy first. Numerics are unchanged (the same products and sums,
+    in the same order, from the same cos/sin table).
+
+    Before:
+    ```mlir
+    %kr = llama.rope %k at %pos head_dim = 16 theta = 1.000000e+04
+        : tensor<?x32xf32>
+    %o, %kc1, %vc1 = llama.attention %qr, %kr, %v, %kc, %vc at %pos
+        layer = 0 heads = 4 kv_heads = 2 : ...
+    ```
+    After:
+    ```mlir
+    %o, %kc1, %vc1 = llama.attention %qr, %k, %v, %kc, %vc at %pos
+        layer = 0 heads = 4 kv_heads = 2
+        {key_rope = array<f64: 1.000000e+00, 0.31622776601683794, ...>} : ...
+    ```
+  }];
+  let dependentDialects = ["::llamac::llama::LlamaDialect"];
+}
+
 def ONNXRaiseLlama : Pass<"onnx-raise-llama", "mlir::ModuleOp"> {
   let summary = "Raise an imported ONNX decoder graph into the llama forward pass";
   let description = [{

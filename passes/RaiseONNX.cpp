@@ -730,8 +730,9 @@ LogicalResult Raiser::raise(Operation *op) {
     auto attention = AttentionOp::create(
         b_, loc, q.getType(), kCache_.getType(), vCache_.getType(), q, k, v,
         kCache_, vCache_, pos_, b_.getI64IntegerAttr(layer),
-        b_.getI64IntegerAttr(heads_), b_.getI64IntegerAttr(kvHeads_),
-        scaleAttr);
+        b_.getI64IntegerAttr(heads_), b_.getI64IntegerAttr(kvHeads_), scaleAttr,
+        /*key_rope=*/DenseF64ArrayAttr(),
+        /*key_rope_interleaved=*/UnitAttr());
     kCache_ = attention.getKCacheOut();
     vCache_ = attention.getVCacheOut();
     result(0, Raised::of(Raised::Activation, attention.getOutput()));

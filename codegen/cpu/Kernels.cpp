@@ -840,19 +840,25 @@ Kernel KernelCache::cacheWrite(MemRefType cache) {
   return {getOrCreate(name, key, args, body), 1, 0};
 }
 
-Kernel KernelCache::keyCacheWrite(MemRefType cache) {
+Kernel KernelCache::keyCacheWrite(MemRefType cache, int64_t rotaryDim,
+                                  bool interleaved) {
   MLIRContext *context = module_.getContext();
   int64_t kvHeads = cache.getDimSize(1), headDim = cache.getDimSize(3);
-  int64_t block = cache.getDimSize(4);
+  int64_t block = cache.getDimSize(4), half = rotaryDim / 2;
   Type f32 = Float32Type::get(context);
   std::string name =
       llvm::formatv("key_cache_write_{0}x{1}x{2}x{3}x{4}", cache.getDimSize(0),
                     kvHeads, cache.getDimSize(2), headDim, block);
+  if (rotaryDim)
+    name += llvm::formatv("_rope_{0}_r{1}", interleaved ? "gptj" : "neox",
+                          rotaryDim);
   std::string key =
       llvm::formatv("{0}:{1}", name, typeName(cache.getElementType()));
   SmallVector<Type> args = {IndexType::get(context), IndexType::get(context),
                             IndexType::get(context),
                             rowsType(context, kvHeads * headDim, f32), cache};
+  if (rotaryDim)
+    args.push_back(rowsType(context, rotaryDim, f32));
   auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
                   ValueRange a) {
     Value pos = a[1], layer = a[2], x = a[3], cacheRef = a[4];
@@ -861,16 +867,66 @@ Kernel KernelCache::keyCacheWrite(MemRefType cache) {
       Value slot = arith::AddIOp::create(b, pos, t);
       Value tile = arith::DivUIOp::create(b, slot, index(b, block));
       Value lane = arith::RemUIOp::create(b, slot, index(b, block));
-      forEach(b, index(b, 0), index(b, kvHeads * headDim), index(b, 1),
-              [&](ImplicitLocOpBuilder &b, Value i) {
-                Value g = arith::DivUIOp::create(b, i, index(b, headDim));
-                Value d = arith::RemUIOp::create(b, i, index(b, headDim));
-                Value v = memref::LoadOp::create(b, x, ValueRange{t, i});
-                if (!element.isF32())
-                  v = arith::TruncFOp::create(b, element, v);
-                memref::StoreOp::create(b, v, cacheRef,
-                                        ValueRange{layer, g, tile, d, lane});
-              });
+      auto store = [&](ImplicitLocOpBuilder &b, Value v, Value g, Value d) {
+        if (!element.isF32())
+          v = arith::TruncFOp::create(b, element, v);
+        memref::StoreOp::create(b, v, cacheRef,
+                                ValueRange{layer, g, tile, d, lane});
+      };
+      if (!rotaryDim) {
+        forEach(b, index(b, 0), index(b, kvHeads * headDim), index(b, 1),
+                [&](ImplicitLocOpBuilder &b, Value i) {
+                  Value g = arith::DivUIOp::create(b, i, index(b, headDim));
+                  Value d = arith::RemUIOp::create(b, i, index(b, headDim));
+                  store(b, memref::LoadOp::create(b, x, ValueRange{t, i}), g,
+                        d);
+                });
+        return;
+      }
+      // Rotated as llama.rope does it (KernelCache::rope): the same
+      // products and differences in the same order, so the same bits.
+      Value table = a[5];
+      forEach(
+          b, index(b, 0), index(b, kvHeads), index(b, 1),
+          [&](ImplicitLocOpBuilder &b, Value g) {
+            Value head = arith::MulIOp::create(b, g, index(b, headDim));
+            forEach(
+                b, index(b, 0), index(b, half), index(b, 1),
+                [&](ImplicitLocOpBuilder &b, Value i) {
+                  Value c = memref::LoadOp::create(b, table, ValueRange{t, i});
+                  Value s = memref::LoadOp::create(
+                      b, table,
+                      ValueRange{t,
+                                 arith::AddIOp::create(b, i, index(b, half))});
+                  Value d0 = interleaved
+                                 ? arith::MulIOp::create(b, i, index(b, 2))
+                                 : i;
+                  Value d1 = arith::AddIOp::create(
+                      b, d0, index(b, interleaved ? 1 : half));
+                  Value x0 = memref::LoadOp::create(
+                      b, x, ValueRange{t, arith::AddIOp::create(b, head, d0)});
+                  Value x1 = memref::LoadOp::create(
+                      b, x, ValueRange{t, arith::AddIOp::create(b, head, d1)});
+                  Value y0 =
+                      arith::SubFOp::create(b, arith::MulFOp::create(b, x0, c),
+                                            arith::MulFOp::create(b, x1, s));
+                  Value y1 =
+                      arith::AddFOp::create(b, arith::MulFOp::create(b, x0, s),
+                                            arith::MulFOp::create(b, x1, c));
+                  store(b, y0, g, d0);
+                  store(b, y1, g, d1);
+                });
+            // Features past the rotary dimension pass through.
+            forEach(b, index(b, rotaryDim), index(b, headDim), index(b, 1),
+                    [&](ImplicitLocOpBuilder &b, Value d) {
+                      store(
+                          b,
+                          memref::LoadOp::create(
+                              b, x,
+                              ValueRange{t, arith::AddIOp::create(b, head, d)}),
+                          g, d);
+                    });
+          });
     });
   };
   return {getOrCreate(name, key, args, body), 1, 0};

@@ -115,7 +115,10 @@ public:
   /// that attention loads one dimension of consecutive keys per vector:
   /// cache[layer, g, d, pos + t] = x[t, g*D + d].
   /// Task args: (rows, pos, layer, x: memref<?x(G*D)xf32>, cache).
-  Kernel keyCacheWrite(mlir::MemRefType cache);
+  /// With `rotaryDim` > 0 the keys are rotated as they are stored (a fused
+  /// llama.rope: args gain the cos/sin table after the keys).
+  Kernel keyCacheWrite(mlir::MemRefType cache, int64_t rotaryDim = 0,
+                       bool interleaved = false);
 
   /// Causal attention of each (token, head) over its cache rows; kCache is
   /// transposed (see keyCacheWrite).

@@ -166,6 +166,10 @@ private:
   LogicalResult plan();
   void emit();
 
+  /// The cos/sin table `op` (a rope, or an attention with a fused key
+  /// rope) reads, computed by the first of its users.
+  Value ropeTable(Operation *op, const std::vector<double> &frequencies,
+                  Value position);
   /// Records a use at `step` of `value`'s buffer (and of what it views).
   void use(Value value, int64_t step);
   /// The memref holding `value`, creating its view on first request.
@@ -341,6 +345,18 @@ LogicalResult ForwardLowering::plan() {
         // Copy before inserting: operator[] may rehash the map.
         Buffer cache = buffers_.lookup(in);
         buffers_[out] = cache;
+      }
+      if (std::optional<ArrayRef<double>> rope = attention.getKeyRope()) {
+        // A fused rope of the keys: they are rotated with this table as
+        // they are written to the cache.
+        std::vector<double> frequencies(rope->begin(), rope->end());
+        auto [it, inserted] = ropeTables_.try_emplace(frequencies, -1);
+        if (inserted)
+          it->second =
+              plan_.add(/*perToken=*/true,
+                        static_cast<int64_t>(frequencies.size()) * 8, step);
+        plan_.use(it->second, step);
+        ropeTableOf_[attention] = it->second;
       }
       arenaValue(attention.getOutput(), step);
     } else if (auto slice = dyn_cast<tensor::ExtractSliceOp>(op)) {
@@ -673,23 +689,9 @@ void ForwardLowering::emitOp(Operation *op) {
   } else if (auto rope = dyn_cast<RopeOp>(op)) {
     Value x = bufferOf(rope.getInput());
     Value out = bufferOf(rope.getResult());
-    int table = ropeTableOf_.at(rope);
     int64_t rotaryDim = rope.getRotaryDimOrHeadDim();
-    Value tableView = ropeTableViews_.lookup(table);
-    if (!tableView) {
-      tableView = memref::ViewOp::create(
-          b_,
-          MemRefType::get({ShapedType::kDynamic, rotaryDim}, b_.getF32Type()),
-          arena_,
-          arith::AddIOp::create(
-              b_, index(plan_.fixedBytes()),
-              arith::MulIOp::create(b_, tokenCount_,
-                                    index(plan_.offset(table)))),
-          ValueRange{tokenCount_});
-      ropeTableViews_[table] = tableView;
-      call(kernels_.ropeTable(ropeFrequencies(rope)), tokenCount_,
-           {tokenCount_, scalars_.lookup(rope.getPosition()), tableView});
-    }
+    Value tableView =
+        ropeTable(rope, ropeFrequencies(rope), rope.getPosition());
     call(kernels_.rope(rope.getInput().getType().getDimSize(1),
                        rope.getHeadDim(), rotaryDim, rope.getInterleaved()),
          rowsOf(x), {rowsOf(x), x, tableView, out});
@@ -705,8 +707,17 @@ void ForwardLowering::emitOp(Operation *op) {
     // The key cache's bytes hold [layers, groups, dim, slots]: the same
     // buffer (the runtime only sizes it), reshaped through one dimension.
     Value keys = transposedKeyCache(kc);
-    call(kernels_.keyCacheWrite(cast<MemRefType>(keys.getType())), rows,
-         {rows, pos, layer, k, keys});
+    if (std::optional<ArrayRef<double>> rope = attention.getKeyRope()) {
+      std::vector<double> frequencies(rope->begin(), rope->end());
+      Value table = ropeTable(attention, frequencies, attention.getPosition());
+      call(kernels_.keyCacheWrite(cast<MemRefType>(keys.getType()),
+                                  2 * static_cast<int64_t>(frequencies.size()),
+                                  attention.getKeyRopeInterleaved()),
+           rows, {rows, pos, layer, k, keys, table});
+    } else {
+      call(kernels_.keyCacheWrite(cast<MemRefType>(keys.getType())), rows,
+           {rows, pos, layer, k, keys});
+    }
     call(kernels_.cacheWrite(cast<MemRefType>(vc.getType())), rows,
          {rows, pos, layer, v, vc});
     call(kernels_.attention(
@@ -742,6 +753,29 @@ void ForwardLowering::emitOp(Operation *op) {
     // Scalar arithmetic (indices, constants): cloned as is.
     b_.clone(*op, scalars_);
   }
+}
+
+Value ForwardLowering::ropeTable(Operation *op,
+                                 const std::vector<double> &frequencies,
+                                 Value position) {
+  int table = ropeTableOf_.at(op);
+  if (Value view = ropeTableViews_.lookup(table))
+    return view;
+  auto index = [&](int64_t v) -> Value {
+    return arith::ConstantIndexOp::create(b_, v);
+  };
+  int64_t rotaryDim = 2 * static_cast<int64_t>(frequencies.size());
+  Value view = memref::ViewOp::create(
+      b_, MemRefType::get({ShapedType::kDynamic, rotaryDim}, b_.getF32Type()),
+      arena_,
+      arith::AddIOp::create(
+          b_, index(plan_.fixedBytes()),
+          arith::MulIOp::create(b_, tokenCount_, index(plan_.offset(table)))),
+      ValueRange{tokenCount_});
+  ropeTableViews_[table] = view;
+  call(kernels_.ropeTable(frequencies), tokenCount_,
+       {tokenCount_, scalars_.lookup(position), view});
+  return view;
 }
 
 void ForwardLowering::emit() {

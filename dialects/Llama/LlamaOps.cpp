@@ -326,6 +326,18 @@ LogicalResult AttentionOp::verify() {
   if (std::optional<APFloat> scale = getScale())
     if (!(scale->convertToDouble() > 0))
       return emitOpError("scale must be positive");
+  if (std::optional<ArrayRef<double>> rope = getKeyRope()) {
+    if (rope->empty() || static_cast<int64_t>(rope->size()) * 2 > keyHeadDim)
+      return emitOpError() << "key_rope has " << rope->size()
+                           << " frequencies; a head of " << keyHeadDim
+                           << " features rotates 1 to " << keyHeadDim / 2
+                           << " pairs";
+    for (double f : *rope)
+      if (!(f > 0) || !std::isfinite(f))
+        return emitOpError("key_rope frequencies must be positive and finite");
+  } else if (getKeyRopeInterleaved()) {
+    return emitOpError("key_rope_interleaved without key_rope");
+  }
   return success();
 }
 

@@ -235,7 +235,8 @@ def Llama_RopeOp : Llama_Op<"rope",
 
     `frequencies`, when given, lists the `R/2` values `f_i` themselves (as
     read from a model's cos/sin tables); `theta` and `scaling` are then not
-    used.
+    used. (It is printed in the attribute dictionary, `{frequencies =
+    array<f64: ...>}`, the form that prints every digit of a double.)
 
     ```mlir
     %q_rot = llama.rope %q at %pos head_dim = 64 theta = 1.000000e+04
@@ -255,8 +256,8 @@ def Llama_RopeOp : Llama_Op<"rope",
   let assemblyFormat = [{
     $input `at` $position `head_dim` `=` $head_dim
     (`rotary_dim` `=` $rotary_dim^)? `theta` `=` $theta
-    (`interleaved` $interleaved^)? (`scaling` `=` $scaling^)?
-    (`frequencies` `=` $frequencies^)? attr-dict `:` type($input)
+    (`interleaved` $interleaved^)? (`scaling` `=` $scaling^)? attr-dict
+    `:` type($input)
   }];
   let hasVerifier = 1;
   let extraClassDeclaration = [{
@@ -299,6 +300,13 @@ def Llama_AttentionOp : Llama_Op<"attention",
     `scale` defaults to `1 / sqrt(Dk)`. `p + T <= C` is a runtime
     precondition the caller checks.
 
+    `key_rope`, when present, lists the `R/2` inverse frequencies of a
+    rotary embedding applied to `key` before it is written to the cache,
+    exactly as `llama.rope %key at %position head_dim = Dk` with those
+    `frequencies` (and `interleaved` when `key_rope_interleaved`) would
+    (`llama-fuse-rope` folds that rope in: the keys are rotated while they
+    are stored).
+
     ```mlir
     %o, %kc1, %vc1 = llama.attention %q, %k, %v, %kc, %vc at %pos
         layer = 0 heads = 9 kv_heads = 3
@@ -311,7 +319,9 @@ def Llama_AttentionOp : Llama_Op<"attention",
                        Llama_Activation:$value, Llama_KVCache:$k_cache,
                        Llama_KVCache:$v_cache, Index:$position,
                        I64Attr:$layer, I64Attr:$num_heads,
-                       I64Attr:$num_kv_heads, OptionalAttr<F64Attr>:$scale);
+                       I64Attr:$num_kv_heads, OptionalAttr<F64Attr>:$scale,
+                       OptionalAttr<DenseF64ArrayAttr>:$key_rope,
+                       UnitAttr:$key_rope_interleaved);
   let results = (outs Llama_Activation:$output, Llama_KVCache:$k_cache_out,
                       Llama_KVCache:$v_cache_out);
   let assemblyFormat = [{

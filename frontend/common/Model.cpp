@@ -468,7 +468,8 @@ llvm::Expected<OwningOpRef<ModuleOp>> ForwardBuilder::build() {
     auto attention = llama::AttentionOp::create(
         b_, rows(heads * headDim), cacheType, cacheType, q, k, v, kCache,
         vCache, pos, b_.getI64IntegerAttr(layer), b_.getI64IntegerAttr(heads),
-        b_.getI64IntegerAttr(kvHeads), FloatAttr());
+        b_.getI64IntegerAttr(kvHeads), FloatAttr(), DenseF64ArrayAttr(),
+        UnitAttr());
     kCache = attention.getKCacheOut();
     vCache = attention.getVCacheOut();
     h = llama::AddOp::create(b_, h,

@@ -29,6 +29,7 @@ CASES = {
     "quantize_q8_0_int8": (["--intermediate", "96"], None, ["--quantize", "q8_0"]),
     "gguf_q4_1_tied": (["--tie"], "q4_1", []),
     "gguf_q8_0_gqa": (["--heads", "8", "--kv-heads", "2", "--hidden", "128"], "q8_0", []),
+    "llama3_rope_scaling": (["--rope-scaling", "llama3", "--max-positions", "512"], None, []),
 }
 
 
@@ -57,6 +58,21 @@ def test_fusion_changes_nothing(llamac, tmp_path, name):
     ids_b, logits_b = generate(unfused, prompt, 12)
     assert ids_a == ids_b
     assert np.array_equal(logits_a, logits_b)
+
+
+def test_passes_fire(llamac, tmp_path):
+    """Each fusion applies: per layer one Q/K/V and one gate/up product, norm
+    and SwiGLU prologues, residual epilogues, the keys' rope in the cache
+    write (the queries' rope stays a llama.rope)."""
+    model = str(tmp_path / "hf")
+    make_llama.make(make_llama.parse_args([model, "--layers", "3"]))
+    ir = run([llamac, "compile", model, "-o", "-", "--emit", "llama", "--quiet"]).stdout
+    assert ir.count("llama.multi_linear") == 6
+    assert ir.count("llama.rope ") == 3 and ir.count("key_rope = array<f64:") == 3
+    assert ir.count(" residual ") == 6
+    unfused = run([llamac, "compile", model, "-o", "-", "--emit", "llama", "--quiet",
+                   "--no-fusion"]).stdout
+    assert unfused.count("llama.rope ") == 6 and "key_rope" not in unfused
 
 
 def test_fusion_changes_nothing_smollm2(llamac, tmp_path):

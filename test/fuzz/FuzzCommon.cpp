@@ -152,6 +152,7 @@ void compileFrontHalf(const std::string &path) {
   layout.addPass(createLlamaFuseNorm());
   layout.addPass(createLlamaFuseSwiGLU());
   layout.addPass(createLlamaFuseResidual());
+  layout.addPass(createLlamaFuseRope());
   target->buildModelPipeline(layout, CodegenOptions());
   layout.addPass(createLlamaLayoutWeights());
   if (failed(layout.run(*module)))

@@ -439,6 +439,7 @@ int compile(const char *argv0) {
     modelPasses.addPass(createLlamaFuseNorm());
     modelPasses.addPass(createLlamaFuseSwiGLU());
     modelPasses.addPass(createLlamaFuseResidual());
+    modelPasses.addPass(createLlamaFuseRope());
   }
   CodegenOptions codegenOptions;
   codegenOptions.int8Activations = activationPrecision == "int8";

@@ -491,3 +491,25 @@ func.func @multi_linear_shape(%x: tensor<?x64xf32>, %w: tensor<32x64xf32>, %v: t
   %0:2 = llama.multi_linear %x, [%w, %v] : (tensor<?x64xf32>, tensor<32x64xf32>, tensor<32x48xf32>) -> (tensor<?x32xf32>, tensor<?x32xf32>)
   return
 }
+
+// -----
+
+func.func @key_rope_too_long(%q: tensor<?x32xf32>, %k: tensor<?x32xf32>, %v: tensor<?x32xf32>,
+                             %kc: tensor<1x2x64x16xf32>, %vc: tensor<1x2x64x16xf32>, %pos: index) {
+  // expected-error @+1 {{key_rope has 9 frequencies; a head of 16 features rotates 1 to 8 pairs}}
+  %o, %kc1, %vc1 = llama.attention %q, %k, %v, %kc, %vc at %pos layer = 0 heads = 2 kv_heads = 2
+      {key_rope = array<f64: 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0>}
+      : tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32> -> tensor<?x32xf32>
+  return
+}
+
+// -----
+
+func.func @key_rope_interleaved_alone(%q: tensor<?x32xf32>, %k: tensor<?x32xf32>, %v: tensor<?x32xf32>,
+                                      %kc: tensor<1x2x64x16xf32>, %vc: tensor<1x2x64x16xf32>, %pos: index) {
+  // expected-error @+1 {{key_rope_interleaved without key_rope}}
+  %o, %kc1, %vc1 = llama.attention %q, %k, %v, %kc, %vc at %pos layer = 0 heads = 2 kv_heads = 2
+      {key_rope_interleaved}
+      : tensor<?x32xf32>, tensor<?x32xf32>, tensor<?x32xf32>, tensor<1x2x64x16xf32>, tensor<1x2x64x16xf32> -> tensor<?x32xf32>
+  return
+}
