@@ -23,7 +23,8 @@ ctest --output-on-failure -j "$jobs"
 
 # The same suite again under ASan/UBSan, with each fuzz corpus replayed
 # (docs/hardening.md). LLAMAC_SKIP_SANITIZED=1 skips it on a quick local run.
+# Its CTest summary is the last line of the output.
 if [ "${LLAMAC_SKIP_SANITIZED:-0}" != 1 ]; then
+  echo "test: main suite done in $(( $(date +%s) - start )) s"
   LLAMAC_SKIP_INSTALL=1 "$root/scripts/test-sanitized.sh"
 fi
-echo "test: done in $(( $(date +%s) - start )) s"
