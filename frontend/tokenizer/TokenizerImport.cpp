@@ -343,6 +343,16 @@ llamac::importTokenizerJSON(StringRef path, StringRef configPath) {
         if (std::optional<int64_t> id = token->getInteger("id"))
           if (*id >= 0 && *id <= (1 << 24))
             size = std::max(size, *id + 1);
+  // Real vocabularies number their tokens 0, 1, 2, ... (an id or two may be
+  // unused): the table is sized by the largest id, so a file of a few
+  // entries must not ask for millions of slots.
+  int64_t defined = static_cast<int64_t>(vocab->size()) +
+                    (added ? static_cast<int64_t>(added->size()) : 0);
+  if (size > 2 * defined + 1024)
+    return in.fail(formatv("token ids run to {0} but only {1} tokens are "
+                           "defined; ids must be (nearly) contiguous",
+                           size - 1, defined)
+                       .str());
   spec.tokens.assign(size, "");
   spec.types.assign(size, kTokenUnused);
   std::string bytes;

@@ -189,6 +189,10 @@ def test_chat_templates(llamac, tmp_path, family, template):
      "is not one llamac implements"),
     ('{"model": {"type": "BPE", "vocab": {"a": 0}, "merges": []}, '
      '"normalizer": {"type": "NFKC"}}', "normalizer 'NFKC' is not supported"),
+    # Found by fuzz_tokenizer: one large id made a table of millions of
+    # empty slots (seconds and hundreds of MB for a 38 KB file).
+    ('{"model": {"type": "BPE", "vocab": {"a": 0, "b": 4301333}, "merges": []}}',
+     "token ids run to 4301333 but only 2 tokens are defined"),
 ])
 def test_malformed_tokenizer(llamac, tmp_path, content, message):
     path = tmp_path / "tokenizer.json"
