@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fuzzes one importer: scripts/fuzz.sh TARGET SECONDS
 #
-# TARGET is one of safetensors, gguf, onnx, tokenizer, args (test/fuzz).
+# TARGET is one of safetensors, gguf, onnx, tokenizer, args, weights
+# (test/fuzz).
 # Builds the sanitized fuzzing build (build-asan, or $BUILD_DIR) when it is
 # missing, seeds from the test fixtures (test/fuzz/make_corpus.py), grows a
 # working corpus in BUILD/fuzz-work/TARGET, and writes any crashing input to
@@ -12,13 +13,13 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 if [ $# -lt 2 ]; then
   echo "usage: scripts/fuzz.sh TARGET SECONDS [libFuzzer flags...]" >&2
-  echo "targets: safetensors gguf onnx tokenizer args" >&2
+  echo "targets: safetensors gguf onnx tokenizer args weights" >&2
   exit 2
 fi
 target="$1"; seconds="$2"; shift 2
 case "$target" in
-  safetensors|gguf|onnx|tokenizer|args) ;;
-  *) echo "fuzz.sh: unknown target '$target' (safetensors gguf onnx tokenizer args)" >&2; exit 2 ;;
+  safetensors|gguf|onnx|tokenizer|args|weights) ;;
+  *) echo "fuzz.sh: unknown target '$target' (safetensors gguf onnx tokenizer args weights)" >&2; exit 2 ;;
 esac
 if ! [[ "$seconds" =~ ^[0-9]+$ ]] || [ "$seconds" -lt 1 ]; then
   echo "fuzz.sh: SECONDS must be a positive integer, got '$seconds'" >&2; exit 2

@@ -9,6 +9,8 @@ names. Usage: make_corpus.py OUT
 import glob
 import os
 import shutil
+import struct
+import subprocess
 import sys
 import tempfile
 
@@ -48,6 +50,44 @@ def write(out, target, name, data):
     os.makedirs(os.path.join(out, target), exist_ok=True)
     with open(os.path.join(out, target, name), "wb") as f:
         f.write(data)
+
+
+# The stand-in model of fuzz_weights.cpp.
+WEIGHTS_MODEL = {"fingerprint": 0x4c4c414d41434655, "vocab": 65536, "weights_bytes": 4096}
+
+
+def blob(tokenizer=b"", eos=(2,), bos=1):
+    """A weights file for fuzz_weights.cpp's model (runtime/include/llamac/
+    blob.h): the 256-byte header, the tokenizer, zeros to 4096, the weights."""
+    weights_offset = (256 + len(tokenizer) + 4095) // 4096 * 4096
+    header = b"LLAMACWB" + struct.pack(
+        "<IIQQQQQQiii", 1, 256, WEIGHTS_MODEL["fingerprint"],
+        weights_offset + WEIGHTS_MODEL["weights_bytes"], weights_offset,
+        WEIGHTS_MODEL["weights_bytes"], 256 if tokenizer else 0, len(tokenizer),
+        WEIGHTS_MODEL["vocab"], bos, len(eos))
+    header += struct.pack("<8i", *(list(eos) + [0] * (8 - len(eos))))
+    header += struct.pack("<i", 1)
+    header += b"\0" * (256 - len(header))
+    return (header + tokenizer).ljust(weights_offset, b"\0") + \
+        bytes(range(256)) * (WEIGHTS_MODEL["weights_bytes"] // 256)
+
+
+def write_weights_seeds(out):
+    """Blobs with and without a tokenizer; the tokenizer (LLTK bytes) is
+    taken from what llamac writes for the ONNX fixture and for the SmolLM2
+    GGUF's vocabulary of a small test model."""
+    llamac = os.path.join(os.path.dirname(os.path.abspath(out)), "bin", "llamac")
+    write(out, "weights", "no-tokenizer", blob())
+    if not os.path.exists(llamac):
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        model = os.path.join(ROOT, "test", "onnx", "genai_llama", "model.onnx")
+        path = os.path.join(tmp, "w")
+        subprocess.run([llamac, "compile", model, "-o", path, "--emit", "weights",
+                        "--quiet"], check=True)
+        data = read(path)
+        offset, size = struct.unpack_from("<QQ", data, 8 + 4 + 4 + 8 + 8 + 8 + 8)
+        write(out, "weights", "genai-tokenizer", blob(data[offset:offset + size]))
 
 
 def main():
@@ -99,6 +139,7 @@ def main():
             ["--prompt", "hi", "--chat", "--tokenize", "--weights", "w.bin"],
             ["--help"]]):
         write(out, "args", f"args{i}", b"\0".join(a.encode() for a in argv))
+    write_weights_seeds(out)
     for target in sorted(os.listdir(out)):
         print(f"make_corpus: {len(os.listdir(os.path.join(out, target)))} {target} seeds")
 
