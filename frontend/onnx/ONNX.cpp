@@ -909,9 +909,14 @@ private:
       Type type;
       if (auto it = infos_.find(node.output(i)); it != infos_.end())
         type = typeOf(it->second->type(), node.output(i));
-      if (!type)
-        type =
-            UnrankedTensorType::get(resultElement(node, operands, attributes));
+      if (!type) {
+        Type element = resultElement(node, operands, attributes);
+        if (!element) // e.g. a Cast to a type number ONNX does not define
+          return createStringError("%s: %s produces an element type llamac "
+                                   "does not know",
+                                   data_.path.c_str(), user.c_str());
+        type = UnrankedTensorType::get(element);
+      }
       types.push_back(type);
     }
     OperationState state(loc(node.name()), info->mlirName);

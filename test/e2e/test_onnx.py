@@ -163,6 +163,17 @@ def test_matmul_nbits(llamac, tmp_path, name, precision):
     assert f", {kind}" in out and "llamac.matmul_nbits" in out
 
 
+def test_cast_to_unknown_type(llamac, tmp_path):
+    """Found by fuzz_onnx: a Cast to a type number ONNX does not define
+    crashed the importer."""
+    path = tiny_model(str(tmp_path), external=False)
+    model = onnx.load(path)
+    cast = next(n for n in model.graph.node if n.op_type == "Cast")
+    next(a for a in cast.attribute if a.name == "to").i = 99
+    onnx.save(model, path)
+    compile_error(llamac, path, "produces an element type llamac does not know")
+
+
 def test_matmul_nbits_unsupported(llamac, tmp_path):
     hf = str(tmp_path / "hf")
     make_llama.make(make_llama.parse_args([hf, "--layers", "1"]))
