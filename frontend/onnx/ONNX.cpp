@@ -261,7 +261,9 @@ private:
       if (*dtype == DType::F32) {
         if (tensor.float_data_size() != *count)
           return sizeMismatch(tensor, tensor.float_data_size(), *count);
-        std::memcpy(owned->getBufferStart(), tensor.float_data().data(), bytes);
+        if (bytes > 0) // an empty field's data() is null
+          std::memcpy(owned->getBufferStart(), tensor.float_data().data(),
+                      bytes);
       } else if (*dtype == DType::U8) {
         if (tensor.int32_data_size() != *count)
           return sizeMismatch(tensor, tensor.int32_data_size(), *count);
@@ -749,33 +751,40 @@ private:
                                static_cast<long long>(have),
                                static_cast<long long>(*count));
     };
+    // An empty field's data() may be null: memcpy only what there is.
     if (external) {
-      std::memcpy(raw.data(), external, raw.size());
+      if (!raw.empty())
+        std::memcpy(raw.data(), external, raw.size());
     } else if (tensor.has_raw_data()) {
       if (tensor.raw_data().size() != raw.size())
         return mismatch(static_cast<int64_t>(tensor.raw_data().size() / bytes));
-      std::memcpy(raw.data(), tensor.raw_data().data(), raw.size());
+      if (!raw.empty())
+        std::memcpy(raw.data(), tensor.raw_data().data(), raw.size());
     } else {
       switch (tensor.data_type()) {
       case ::onnx::TensorProto::FLOAT:
         if (tensor.float_data_size() != *count)
           return mismatch(tensor.float_data_size());
-        std::memcpy(raw.data(), tensor.float_data().data(), raw.size());
+        if (!raw.empty())
+          std::memcpy(raw.data(), tensor.float_data().data(), raw.size());
         break;
       case ::onnx::TensorProto::DOUBLE:
         if (tensor.double_data_size() != *count)
           return mismatch(tensor.double_data_size());
-        std::memcpy(raw.data(), tensor.double_data().data(), raw.size());
+        if (!raw.empty())
+          std::memcpy(raw.data(), tensor.double_data().data(), raw.size());
         break;
       case ::onnx::TensorProto::INT64:
         if (tensor.int64_data_size() != *count)
           return mismatch(tensor.int64_data_size());
-        std::memcpy(raw.data(), tensor.int64_data().data(), raw.size());
+        if (!raw.empty())
+          std::memcpy(raw.data(), tensor.int64_data().data(), raw.size());
         break;
       case ::onnx::TensorProto::UINT64:
         if (tensor.uint64_data_size() != *count)
           return mismatch(tensor.uint64_data_size());
-        std::memcpy(raw.data(), tensor.uint64_data().data(), raw.size());
+        if (!raw.empty())
+          std::memcpy(raw.data(), tensor.uint64_data().data(), raw.size());
         break;
       default: // the 32-bit and narrower types live in int32_data
         if (tensor.int32_data_size() != *count)
