@@ -20,18 +20,11 @@ import llama_cpp
 
 
 
-def peak_rss_mb():
-    """This process's peak resident set (VmHWM). Not getrusage's ru_maxrss:
-    that survives exec, so a child started by a large parent (the bench
-    harness after writing a model) would report the parent's peak."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+from peer_common import arguments, peak_rss_mb  # noqa: E402
+
 
 def main():
-    path, threads, prompt_tokens, decode_tokens = sys.argv[1], *map(int, sys.argv[2:5])
+    path, threads, prompt_tokens, decode_tokens = arguments()
     llm = llama_cpp.Llama(path, n_ctx=max(512, prompt_tokens + decode_tokens + 8),
                           n_batch=512, n_ubatch=512, n_threads=threads,
                           n_threads_batch=threads, verbose=False)

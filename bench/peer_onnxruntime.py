@@ -21,18 +21,11 @@ import onnxruntime as ort
 
 
 
-def peak_rss_mb():
-    """This process's peak resident set (VmHWM). Not getrusage's ru_maxrss:
-    that survives exec, so a child started by a large parent (the bench
-    harness after writing a model) would report the parent's peak."""
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return 0.0
+from peer_common import arguments, peak_rss_mb  # noqa: E402
+
 
 def main():
-    path, threads, prompt_tokens, decode_tokens = sys.argv[1], *map(int, sys.argv[2:5])
+    path, threads, prompt_tokens, decode_tokens = arguments()
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
     options.inter_op_num_threads = 1
