@@ -12,7 +12,6 @@ scripts/install-peers.sh without AMX.
 """
 
 import json
-import sys
 import time
 
 import numpy as np

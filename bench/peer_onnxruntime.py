@@ -13,7 +13,6 @@ microseconds against milliseconds of work).
 """
 
 import json
-import sys
 import time
 
 import numpy as np
