@@ -41,14 +41,13 @@ public:
         features_(std::move(features)), vectorWidth_(vectorWidth),
         vectorRegisters_(vectorRegisters), int8Dot_(int8Dot) {}
 
-  /// A cross target: its runtime comes from lib/<crossTriple>/ and the
-  /// executable is linked statically for it.
-  CPUTarget &
-    requires(int64_t isa)
-  {
+  /// The LLAMAC_ISA_* extensions the code needs (checked at start).
+  CPUTarget &needs(int64_t isa) {
     isa_ = isa;
     return *this;
   }
+  /// A cross target: its runtime comes from lib/<crossTriple>/ and the
+  /// executable is linked statically for it.
   CPUTarget &cross(std::string crossTriple, unsigned vscale,
                    std::string packages) {
     cross_ = std::move(crossTriple);
@@ -188,22 +187,22 @@ void llamac::cpu::registerCPUTargets(TargetRegistry &registry) {
   add(std::make_unique<CPUTarget>("cpu", "this machine's CPU", host,
                                   llvm::sys::getHostCPUName().str(),
                                   hostFeatures(), width, registers, vnni))
-      .requires(hostISA);
+      .needs(hostISA);
 
   if (triple.isX86()) {
     add(std::make_unique<CPUTarget>("cpu-generic", "any x86-64 CPU (SSE2)",
                                     host, "x86-64", "", 4, 16, false));
     add(std::make_unique<CPUTarget>("cpu-avx2", "x86-64 with AVX2 and FMA",
                                     host, "x86-64-v3", "", 8, 16, false))
-        .requires(LLAMAC_ISA_AVX2);
+        .needs(LLAMAC_ISA_AVX2);
     add(std::make_unique<CPUTarget>("cpu-avx512",
                                     "x86-64 with AVX-512 (F, BW, DQ, VL)", host,
                                     "x86-64-v4", "", 16, 32, false))
-        .requires(LLAMAC_ISA_AVX2 | LLAMAC_ISA_AVX512);
+        .needs(LLAMAC_ISA_AVX2 | LLAMAC_ISA_AVX512);
     add(std::make_unique<CPUTarget>(
             "cpu-avx512-vnni", "x86-64 with AVX-512 and VNNI (Ice Lake, Zen 4)",
             host, "x86-64-v4", "+avx512vnni", 16, 32, true))
-        .requires(LLAMAC_ISA_AVX2 | LLAMAC_ISA_AVX512 | LLAMAC_ISA_AVX512_VNNI);
+        .needs(LLAMAC_ISA_AVX2 | LLAMAC_ISA_AVX512 | LLAMAC_ISA_AVX512_VNNI);
   }
 
   // Cross targets, run here under qemu-user (docs/adding-a-backend.md). The
@@ -227,10 +226,10 @@ void llamac::cpu::registerCPUTargets(TargetRegistry &registry) {
   crossTarget("aarch64-sve", "AArch64 Linux with 256-bit SVE (Neoverse V1)",
               "aarch64-unknown-linux-gnu", "neoverse-v1", "+sve", 8, 32)
       .cross("aarch64-linux-gnu", 2, arm64)
-      .requires(LLAMAC_ISA_SVE);
+      .needs(LLAMAC_ISA_SVE);
   crossTarget("riscv64-rvv", "RISC-V 64 Linux with V and Zfhmin (RVA22 + V)",
               "riscv64-unknown-linux-gnu", "generic-rv64",
               "+64bit,+m,+a,+f,+d,+c,+v,+zfhmin", 8, 16)
       .cross("riscv64-linux-gnu", 0, riscv64)
-      .requires(LLAMAC_ISA_RVV);
+      .needs(LLAMAC_ISA_RVV);
 }
