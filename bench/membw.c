@@ -42,7 +42,8 @@ static void *reader(void *arg) {
     c = _mm256_xor_si256(c, _mm256_load_si256(v + 4 * i + 2));
     d = _mm256_xor_si256(d, _mm256_load_si256(v + 4 * i + 3));
   }
-  __m256i all = _mm256_xor_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(c, d));
+  __m256i all =
+      _mm256_xor_si256(_mm256_xor_si256(a, b), _mm256_xor_si256(c, d));
   uint64_t lanes[4];
   _mm256_storeu_si256((__m256i *)lanes, all);
   s->sum = lanes[0] ^ lanes[1] ^ lanes[2] ^ lanes[3];

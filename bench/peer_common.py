@@ -1,5 +1,6 @@
 """What the peer scripts (peer_llamacpp.py, peer_onnxruntime.py) share."""
 
+import json
 import sys
 
 
@@ -17,3 +18,13 @@ def peak_rss_mb():
 def arguments():
     """MODEL THREADS PROMPT_TOKENS DECODE_TOKENS from the command line."""
     return sys.argv[1], *map(int, sys.argv[2:5])
+
+
+def report(prompt_tokens, prefill_s, decode_tokens, decode_s):
+    """The one JSON line bench/run.py reads."""
+    print(json.dumps({
+        "prefill_tok_s": prompt_tokens / prefill_s,
+        "decode_tok_s": decode_tokens / decode_s,
+        "prefill_tokens": prompt_tokens, "decode_tokens": decode_tokens,
+        "peak_rss_mb": peak_rss_mb(),
+    }))

@@ -11,7 +11,6 @@ defaults otherwise (f16 KV cache), as deployments use it; it is built by
 scripts/install-peers.sh without AMX.
 """
 
-import json
 import time
 
 import numpy as np
@@ -19,7 +18,7 @@ import llama_cpp
 
 
 
-from peer_common import arguments, peak_rss_mb  # noqa: E402
+from peer_common import arguments, report  # noqa: E402
 
 
 def main():
@@ -40,12 +39,7 @@ def main():
         start = time.perf_counter()
         llm.eval([token])
         decode += time.perf_counter() - start
-    print(json.dumps({
-        "prefill_tok_s": prompt_tokens / prefill,
-        "decode_tok_s": decode_tokens / decode,
-        "prefill_tokens": prompt_tokens, "decode_tokens": decode_tokens,
-        "peak_rss_mb": peak_rss_mb(),
-    }))
+    report(prompt_tokens, prefill, decode_tokens, decode)
 
 
 if __name__ == "__main__":

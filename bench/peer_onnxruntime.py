@@ -12,7 +12,6 @@ peer_llamacpp.py. The timing is around session.run (the Python overhead is
 microseconds against milliseconds of work).
 """
 
-import json
 import time
 
 import numpy as np
@@ -20,7 +19,7 @@ import onnxruntime as ort
 
 
 
-from peer_common import arguments, peak_rss_mb  # noqa: E402
+from peer_common import arguments, report  # noqa: E402
 
 
 def main():
@@ -51,12 +50,7 @@ def main():
         past = {n: values[n.replace("past_key_values", "present")] for n in past}
         ids = np.array([[int(np.argmax(values["logits"][0, -1]))]], np.int64)
         total += 1
-    print(json.dumps({
-        "prefill_tok_s": prompt_tokens / prefill,
-        "decode_tok_s": decode_tokens / decode,
-        "prefill_tokens": prompt_tokens, "decode_tokens": decode_tokens,
-        "peak_rss_mb": peak_rss_mb(),
-    }))
+    report(prompt_tokens, prefill, decode_tokens, decode)
 
 
 if __name__ == "__main__":

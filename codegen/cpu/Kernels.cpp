@@ -140,6 +140,27 @@ void vectorLoop(ImplicitLocOpBuilder &b, int64_t n, int64_t width,
     body(b, index(b, full), mask(b, width, index(b, n % width)));
 }
 
+/// For each row group in [begin, end): `tile(b, group, t0, count)` over
+/// the tokens in tiles of `tokenTile`, then the remainder one at a time.
+template <typename Tile>
+void forEachTokenTile(ImplicitLocOpBuilder &b, Value begin, Value end,
+                      Value tokens, int64_t tokenTile, Tile &&tile) {
+  forEach(b, begin, end, index(b, 1),
+          [&](ImplicitLocOpBuilder &b, Value group) {
+            Value fullTokens = arith::MulIOp::create(
+                b, arith::DivUIOp::create(b, tokens, index(b, tokenTile)),
+                index(b, tokenTile));
+            forEach(b, index(b, 0), fullTokens, index(b, tokenTile),
+                    [&](ImplicitLocOpBuilder &b, Value t0) {
+                      tile(b, group, t0, tokenTile);
+                    });
+            forEach(b, fullTokens, tokens, index(b, 1),
+                    [&](ImplicitLocOpBuilder &b, Value t) {
+                      tile(b, group, t, 1);
+                    });
+          });
+}
+
 /// Sums a vector's lanes in any order (a tree of shuffles, not a chain).
 Value sumLanes(ImplicitLocOpBuilder &b, Value vector) {
   return vector::ReductionOp::create(b, vector::CombiningKind::ADD, vector,
@@ -548,20 +569,7 @@ Kernel KernelCache::linearPacked(const WeightLayout &layout, Type biasElement,
       }
     };
 
-    forEach(b, begin, end, index(b, 1),
-            [&](ImplicitLocOpBuilder &b, Value group) {
-              Value fullTokens = arith::MulIOp::create(
-                  b, arith::DivUIOp::create(b, tokens, index(b, tokenTile)),
-                  index(b, tokenTile));
-              forEach(b, index(b, 0), fullTokens, index(b, tokenTile),
-                      [&](ImplicitLocOpBuilder &b, Value t0) {
-                        tile(b, group, t0, tokenTile);
-                      });
-              forEach(b, fullTokens, tokens, index(b, 1),
-                      [&](ImplicitLocOpBuilder &b, Value t) {
-                        tile(b, group, t, 1);
-                      });
-            });
+    forEachTokenTile(b, begin, end, tokens, tokenTile, tile);
   };
   return {getOrCreate(name, key, args, body), 0, groups};
 }
@@ -1512,20 +1520,7 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
       }
     };
 
-    forEach(b, begin, end, index(b, 1),
-            [&](ImplicitLocOpBuilder &b, Value group) {
-              Value fullTokens = arith::MulIOp::create(
-                  b, arith::DivUIOp::create(b, tokens, index(b, tokenTile)),
-                  index(b, tokenTile));
-              forEach(b, index(b, 0), fullTokens, index(b, tokenTile),
-                      [&](ImplicitLocOpBuilder &b, Value t0) {
-                        tile(b, group, t0, tokenTile);
-                      });
-              forEach(b, fullTokens, tokens, index(b, 1),
-                      [&](ImplicitLocOpBuilder &b, Value t) {
-                        tile(b, group, t, 1);
-                      });
-            });
+    forEachTokenTile(b, begin, end, tokens, tokenTile, tile);
   };
   return {getOrCreate(name, key, args, body), 0, groups};
 }

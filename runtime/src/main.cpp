@@ -37,6 +37,24 @@ using llamac::runtime::parse_args;
 int score_tokens(llamac_model *model, const std::vector<int32_t> &tokens,
                  const Options &opt, FILE *dump);
 
+/// Runs `score` with the --dump-logits file open (or NULL without one);
+/// returns its status, or 1 when the file cannot be written.
+template <typename Score> int with_dump(const Options &opt, Score score) {
+  FILE *dump = nullptr;
+  if (!opt.dump_logits.empty() &&
+      !(dump = fopen(opt.dump_logits.c_str(), "wb"))) {
+    fprintf(stderr, "error: cannot write '%s': %s\n", opt.dump_logits.c_str(),
+            strerror(errno));
+    return 1;
+  }
+  int status = score(dump);
+  if (dump && fclose(dump) != 0 && status == 0) {
+    fprintf(stderr, "error: writing '%s' failed\n", opt.dump_logits.c_str());
+    status = 1;
+  }
+  return status;
+}
+
 /// Scores the text of the --perplexity file (see score_tokens).
 int score_text(llamac_model *model, const llamac::runtime::Tokenizer *tokenizer,
                const Options &opt, FILE *dump) {
@@ -153,19 +171,9 @@ int main(int argc, char **argv) {
   const llamac::runtime::Tokenizer *tokenizer =
       llamac_model_tokenizer(model.get());
   if (!opt.perplexity.empty()) {
-    FILE *dump = nullptr;
-    if (!opt.dump_logits.empty() &&
-        !(dump = fopen(opt.dump_logits.c_str(), "wb"))) {
-      fprintf(stderr, "error: cannot write '%s': %s\n", opt.dump_logits.c_str(),
-              strerror(errno));
-      return 1;
-    }
-    int status = score_text(model.get(), tokenizer, opt, dump);
-    if (dump && fclose(dump) != 0 && status == 0) {
-      fprintf(stderr, "error: writing '%s' failed\n", opt.dump_logits.c_str());
-      status = 1;
-    }
-    return status;
+    return with_dump(opt, [&](FILE *dump) {
+      return score_text(model.get(), tokenizer, opt, dump);
+    });
   }
   std::vector<int32_t> prompt;
   if (opt.has_prompt) {
@@ -211,19 +219,9 @@ int main(int argc, char **argv) {
               llamac_context_length(model.get()), prompt.size());
       return 1;
     }
-    FILE *dump = nullptr;
-    if (!opt.dump_logits.empty() &&
-        !(dump = fopen(opt.dump_logits.c_str(), "wb"))) {
-      fprintf(stderr, "error: cannot write '%s': %s\n", opt.dump_logits.c_str(),
-              strerror(errno));
-      return 1;
-    }
-    int status = score_tokens(model.get(), prompt, opt, dump);
-    if (dump && fclose(dump) != 0 && status == 0) {
-      fprintf(stderr, "error: writing '%s' failed\n", opt.dump_logits.c_str());
-      status = 1;
-    }
-    return status;
+    return with_dump(opt, [&](FILE *dump) {
+      return score_tokens(model.get(), prompt, opt, dump);
+    });
   }
   int32_t ctx = llamac_context_length(model.get());
   if (static_cast<int64_t>(prompt.size()) > ctx) {
