@@ -161,8 +161,9 @@ cl::opt<bool> quantizeOutput(
 
 cl::opt<bool> noFusion(
     "no-fusion",
-    cl::desc("Skip the fusion passes (llama-fuse-projections, -norm, "
-             "-swiglu, -residual); the results are the same, bit for bit"),
+    cl::desc(
+        "Skip the fusion passes (llama-fuse-projections, -norm, "
+        "-swiglu, -residual, -rope); the results are the same, bit for bit"),
     cl::sub(compileCommand), cl::cat(compileCategory));
 
 cl::opt<std::string> activationPrecision(
