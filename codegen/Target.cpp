@@ -10,6 +10,7 @@
 
 #include "codegen/Target.h"
 #include "codegen/cpu/CPUTarget.h"
+#include "codegen/gpu/GPUTarget.h"
 
 using namespace llamac;
 
@@ -32,6 +33,7 @@ const Target *TargetRegistry::lookup(llvm::StringRef name) const {
 void llamac::registerAllTargets() {
   static bool registered = [] {
     cpu::registerCPUTargets(TargetRegistry::get());
+    gpu::registerGPUTargets(TargetRegistry::get());
     return true;
   }();
   (void)registered;

@@ -76,6 +76,17 @@ public:
   virtual int64_t requiredISA() const { return 0; }
   /// What to install when the target's runtime libraries are missing.
   virtual std::string setupHint() const { return ""; }
+
+  /// Whether the fusion passes (llama-fuse-*) run for this target; a target
+  /// whose kernels take only the unfused ops says no.
+  virtual bool supportsFusion() const { return true; }
+  /// The symbols the generated object exports to the runtime (everything
+  /// else is internal).
+  virtual std::vector<std::string> exportedSymbols() const {
+    return {"_mlir_ciface_llamac_forward", "llamac_model_info"};
+  }
+  /// LLAMAC_DEVICE_* (llamac/rt.h): where the forward pass runs.
+  virtual int64_t device() const { return 0; }
 };
 
 /// Every target llamac was built with.

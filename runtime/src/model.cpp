@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "gpu/executor.h"
 #include "llamac/blob.h"
 #include "llamac/llamac.h"
 #include "llamac/rt.h"
@@ -36,6 +37,11 @@
 #include <vector>
 
 using llamac::runtime::ThreadPool;
+namespace gpu = llamac::runtime::gpu;
+
+// Executables for a GPU target carry a launch program instead of this
+// function (and link the GPU executor, see gpu/executor.h).
+#pragma weak _mlir_ciface_llamac_forward
 
 namespace {
 
@@ -118,6 +124,12 @@ struct llamac_model {
   int32_t n_ctx = 0;
   int64_t max_chunk = 0;
   std::unique_ptr<llamac::runtime::Tokenizer> tokenizer;
+  gpu::Executor *gpu = nullptr; // GPU targets: runs the forward pass
+
+  ~llamac_model() {
+    if (gpu)
+      gpu::closeExecutor(gpu);
+  }
 };
 
 namespace {
@@ -319,17 +331,31 @@ llamac_model *llamac_open(const char *weights_path,
   model->n_ctx =
       options->n_ctx ? options->n_ctx : static_cast<int32_t>(compiled_ctx);
   model->max_chunk = info(LLAMAC_INFO_MAX_CHUNK);
+  if (info(LLAMAC_INFO_DEVICE) != LLAMAC_DEVICE_CPU) {
+    if (!gpu::openExecutor)
+      return fail("the compiled model runs on a GPU but this executable was "
+                  "linked without llamac's GPU runtime");
+    model->gpu =
+        gpu::openExecutor(model->weights, model->header->weights_bytes, &error);
+    if (!model->gpu)
+      return fail(error);
+  } else if (!_mlir_ciface_llamac_forward) {
+    return fail("the compiled model has no forward function");
+  }
+  // A GPU model keeps its caches and arena on the device.
+  bool host_buffers = model->gpu == nullptr;
   size_t cache_elements = static_cast<size_t>(info(LLAMAC_INFO_LAYERS)) *
                           info(LLAMAC_INFO_KV_HEADS) * compiled_ctx;
   size_t element = static_cast<size_t>(info(LLAMAC_INFO_CACHE_ELEMENT_BYTES));
   size_t arena =
       static_cast<size_t>(info(LLAMAC_INFO_ARENA_STATIC)) +
       static_cast<size_t>(model->max_chunk) * info(LLAMAC_INFO_ARENA_PER_TOKEN);
-  if (!model->k_cache.allocate(cache_elements * info(LLAMAC_INFO_K_HEAD_DIM) *
-                               element) ||
-      !model->v_cache.allocate(cache_elements * info(LLAMAC_INFO_V_HEAD_DIM) *
-                               element) ||
-      !model->arena.allocate(arena))
+  if (host_buffers &&
+      (!model->k_cache.allocate(cache_elements * info(LLAMAC_INFO_K_HEAD_DIM) *
+                                element) ||
+       !model->v_cache.allocate(cache_elements * info(LLAMAC_INFO_V_HEAD_DIM) *
+                                element) ||
+       !model->arena.allocate(arena)))
     return fail("out of memory allocating the key/value cache and arena");
 
   if (model->header->tokenizer_bytes) {
@@ -371,6 +397,19 @@ int llamac_forward(llamac_model *model, const int32_t *tokens, int32_t n_tokens,
                             tokens[i], vocab);
       return LLAMAC_ERR_INVALID_ARGUMENT;
     }
+
+  if (model->gpu) {
+    for (int32_t done = 0; done < n_tokens;) {
+      int32_t chunk = static_cast<int32_t>(
+          std::min<int64_t>(model->max_chunk, n_tokens - done));
+      bool last = done + chunk == n_tokens;
+      if (!gpu::executorForward(model->gpu, tokens + done, chunk, pos + done,
+                                last ? logits : nullptr, &model->error))
+        return LLAMAC_ERR_DEVICE;
+      done += chunk;
+    }
+    return LLAMAC_OK;
+  }
 
   int64_t layers = info(LLAMAC_INFO_LAYERS), heads = info(LLAMAC_INFO_KV_HEADS),
           ctx = info(LLAMAC_INFO_CONTEXT);

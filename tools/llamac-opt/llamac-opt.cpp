@@ -12,6 +12,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/cpu/Passes.h"
+#include "codegen/gpu/Passes.h"
 #include "conversions/Passes.h"
 #include "dialects/Llama/LlamaDialect.h"
 #include "dialects/ONNX/ONNXDialect.h"
@@ -28,12 +29,14 @@ int main(int argc, char **argv) {
   llamac::registerLlamacPasses();
   llamac::registerLlamacConversionPasses();
   llamac::cpu::registerLlamacCPUPasses();
+  llamac::gpu::registerLlamacGPUPasses();
 
   mlir::DialectRegistry registry;
   mlir::registerAllDialects(registry);
   mlir::registerAllExtensions(registry);
   registry.insert<llamac::llama::LlamaDialect, llamac::lrt::RuntimeDialect,
                   llamac::onnx::ONNXDialect>();
+  llamac::gpu::registerGPUCodegenDialects(registry);
 
   return mlir::asMainReturnCode(mlir::MlirOptMain(
       argc, argv, "llamac-opt: llamac's dialects and passes\n", registry));

@@ -21,6 +21,7 @@
 #include "codegen/LLVMEmit.h"
 #include "codegen/Target.h"
 #include "codegen/cpu/Passes.h"
+#include "codegen/gpu/Passes.h"
 #include "conversions/Passes.h"
 #include "dialects/Llama/LlamaOps.h"
 #include "dialects/ONNX/ONNXDialect.h"
@@ -258,6 +259,7 @@ void registerDialects(DialectRegistry &registry) {
                   func::FuncDialect, LLVM::LLVMDialect, math::MathDialect,
                   memref::MemRefDialect, scf::SCFDialect, tensor::TensorDialect,
                   vector::VectorDialect, onnx::ONNXDialect>();
+  llamac::gpu::registerGPUCodegenDialects(registry);
   registerAllExtensions(registry);
 }
 
@@ -435,7 +437,7 @@ int compile(const char *argv0) {
     options.quantizeOutput = quantizeOutput;
     modelPasses.addPass(createLlamaQuantize(options));
   }
-  if (!noFusion) {
+  if (!noFusion && target->supportsFusion()) {
     modelPasses.addPass(createLlamaFuseProjections());
     modelPasses.addPass(createLlamaFuseNorm());
     modelPasses.addPass(createLlamaFuseSwiGLU());
@@ -509,10 +511,11 @@ int compile(const char *argv0) {
   if (!machine)
     return fail(machine.takeError());
   llvm::LLVMContext llvmContext;
-  auto llvmModule =
-      translateToLLVMIR(*module, llvmContext, **machine,
-                        {"_mlir_ciface_llamac_forward", "llamac_model_info"},
-                        target->fixedVScale());
+  std::vector<std::string> exportedNames = target->exportedSymbols();
+  llvm::SmallVector<llvm::StringRef> exported(exportedNames.begin(),
+                                              exportedNames.end());
+  auto llvmModule = translateToLLVMIR(*module, llvmContext, **machine, exported,
+                                      target->fixedVScale());
   if (!llvmModule)
     return fail(llvmModule.takeError());
   int64_t info[LLAMAC_INFO_COUNT] = {};
@@ -533,6 +536,7 @@ int compile(const char *argv0) {
   info[LLAMAC_INFO_REQUIRED_ISA] = target->requiredISA();
   // Vector-length-specific SVE code: vscale x 128 bits.
   info[LLAMAC_INFO_VECTOR_BYTES] = target->fixedVScale() * 16;
+  info[LLAMAC_INFO_DEVICE] = target->device();
   addModelInfo(**llvmModule, info);
   optimizeLLVMIR(**llvmModule, **machine);
   progress.done("optimized LLVM IR");

@@ -34,6 +34,7 @@ enum {
   LLAMAC_ERR_OUT_OF_MEMORY = 5,
   LLAMAC_ERR_CONTEXT_FULL = 6, /* position + tokens exceeds the context */
   LLAMAC_ERR_UNSUPPORTED = 7,
+  LLAMAC_ERR_DEVICE = 8, /* the GPU (CUDA, OpenCL) reported an error */
 };
 
 typedef struct llamac_model llamac_model;

@@ -20,7 +20,7 @@
 extern "C" {
 #endif
 
-#define LLAMAC_RT_ABI_VERSION 2
+#define LLAMAC_RT_ABI_VERSION 3
 
 /*===--------------------------------------------------------------------===*/
 /* Called by generated code                                                 */
@@ -85,7 +85,15 @@ enum {
   LLAMAC_INFO_WEIGHTS_BYTES = 12,
   LLAMAC_INFO_REQUIRED_ISA = 13, /* LLAMAC_ISA_* bits the code needs */
   LLAMAC_INFO_VECTOR_BYTES = 14, /* SVE length the code assumes; 0: any */
-  LLAMAC_INFO_COUNT = 15,
+  LLAMAC_INFO_DEVICE = 15,       /* LLAMAC_DEVICE_*: where the code runs */
+  LLAMAC_INFO_COUNT = 16,
+};
+
+/* Where the compiled forward pass runs. */
+enum {
+  LLAMAC_DEVICE_CPU = 0,    /* _mlir_ciface_llamac_forward */
+  LLAMAC_DEVICE_CUDA = 1,   /* the GPU program below, CUDA driver API */
+  LLAMAC_DEVICE_OPENCL = 2, /* the GPU program below, OpenCL */
 };
 
 /* Instruction set extensions generated code may need; llamac_open checks
@@ -99,6 +107,52 @@ enum {
   LLAMAC_ISA_RVV = 16,
 };
 extern const int64_t llamac_model_info[LLAMAC_INFO_COUNT];
+
+/*===--------------------------------------------------------------------===*/
+/* GPU targets                                                              */
+/*===--------------------------------------------------------------------===*/
+
+/* A GPU model exports no forward function but a launch program that the
+ * runtime (libllamac_gpu.a) replays on every call, with the kernels'
+ * images:
+ *
+ *   llamac_gpu_program, int64:
+ *     [0] LLAMAC_GPU_PROGRAM_VERSION, [1] kernels, [2] launches,
+ *     [3] rotary tables, then each launch:
+ *       kernel index, grid x (c0, cT, div), grid y (c0, cT, div),
+ *       workgroup size, argument count n, then n x (kind, c0, cT, cP)
+ *     and each rotary table: element offset in the arena (c0, cT), number
+ *     of frequencies n, index of the first in llamac_gpu_rope_frequencies.
+ *     A grid dimension is ceil((c0 + cT * T) / div) for a call of T tokens;
+ *     an argument of kind LLAMAC_GPU_ARG_INT is the integer
+ *     c0 + cT * T + cP * pos, any other kind is that buffer (whole).
+ *     A rotary table holds, for each token t, cos((pos + t) * f_i) for
+ *     every i, then the sines, as f32 (computed in f64).
+ *   llamac_gpu_rope_frequencies, double
+ *   llamac_gpu_kernel_names: the kernels' names, each NUL-terminated
+ *   llamac_gpu_images, int64: [0] count, then each: kind
+ *     (LLAMAC_GPU_IMAGE_*), arch (CUDA SM version, e.g. 90), byte offset
+ *     and size in llamac_gpu_image_data.
+ *
+ * Buffers: the caches are [layers, kv_heads, context, head_dim] f32 on the
+ * device, the arena is sized as for the CPU, the logits are [vocab] f32. */
+#define LLAMAC_GPU_PROGRAM_VERSION 1
+enum {
+  LLAMAC_GPU_ARG_INT = -1,
+  LLAMAC_GPU_BUF_TOKENS = 0,
+  LLAMAC_GPU_BUF_K_CACHE = 1,
+  LLAMAC_GPU_BUF_V_CACHE = 2,
+  LLAMAC_GPU_BUF_LOGITS = 3,
+  LLAMAC_GPU_BUF_WEIGHTS = 4,
+  LLAMAC_GPU_BUF_ARENA = 5,
+  LLAMAC_GPU_BUF_COUNT = 6,
+};
+enum {
+  LLAMAC_GPU_IMAGE_CUBIN = 1,
+  LLAMAC_GPU_IMAGE_PTX = 2,
+  LLAMAC_GPU_IMAGE_SPIRV = 3,
+  LLAMAC_GPU_IMAGE_LLVM_BC = 4, /* LLVM 15 bitcode from SPIR-V, for PoCL */
+};
 
 #ifdef __cplusplus
 }
