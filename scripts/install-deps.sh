@@ -18,6 +18,7 @@ packages=(
   libgtest-dev libgmock-dev clang-format-22 libclang-rt-22-dev
   qemu-user-static libc6-dev-arm64-cross libstdc++-12-dev-arm64-cross
   libc6-dev-riscv64-cross libstdc++-12-dev-riscv64-cross
+  pocl-opencl-icd ocl-icd-opencl-dev llvm-spirv-15
   python3 python3-venv python3-dev
   zlib1g-dev libzstd-dev libedit-dev libxml2-dev libffi-dev libcurl4-openssl-dev
 )
@@ -47,6 +48,14 @@ for tool in /usr/lib/llvm-22/bin/mlir-tblgen /usr/lib/llvm-22/bin/FileCheck \
     exit 1
   fi
 done
+
+# The CUDA targets need a CUDA toolkit (ptxas, libdevice) to compile; it is
+# not a Debian package. These machines have CUDA 13 at /usr/local/cuda.
+cuda="${CUDA_HOME:-/usr/local/cuda}"
+if [ ! -x "$cuda/bin/ptxas" ] || [ ! -f "$cuda/nvvm/libdevice/libdevice.10.bc" ]; then
+  echo "install-deps: warning: no CUDA toolkit at $cuda (ptxas, libdevice):" \
+       "--target cuda-sm80/cuda-sm90 and their tests will fail" >&2
+fi
 
 # Python virtual environment with the test tools. lit comes from PyPI because
 # Debian's llvm-22-tools ships only a lit wrapper without the Python package on

@@ -645,10 +645,12 @@ LogicalResult GPULowering::plan() {
       for (int64_t i = 0, e = rope.getRotaryDimOrHeadDim() / 2; i < e; ++i)
         frequencies.push_back(rope.getFrequency(i));
       auto [it, inserted] = ropeTables_.try_emplace(frequencies, -1);
+      // The host fills the table before the first launch: it is live
+      // from the start.
       if (inserted)
         it->second =
             plan_.add(/*perToken=*/true,
-                      static_cast<int64_t>(frequencies.size()) * 8, step);
+                      static_cast<int64_t>(frequencies.size()) * 8, 0);
       plan_.use(it->second, step);
       ropeTableOf_[rope] = it->second;
       if (failed(arenaValue(rope.getResult(), step)))
