@@ -230,7 +230,9 @@ CUDADevice::~CUDADevice() {
       d.cuStreamDestroy(stream);
     d.cuCtxDestroy(context);
   }
-  dlclose(library);
+  // The driver stays loaded: unloading a GPU driver at exit gains nothing
+  // and is known to crash some of them.
+  (void)library;
 }
 
 bool CUDADevice::check(CUresult result, const char *call,

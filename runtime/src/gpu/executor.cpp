@@ -37,6 +37,16 @@ extern const uint8_t llamac_gpu_image_data[];
 // to the executor only weakly, which does not pull it from the archive.
 extern "C" const int llamac_gpu_executor_anchor = 1;
 
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer)
+// Sanitizer builds: what the GPU drivers allocate for the process's lifetime
+// is theirs, not a leak of ours.
+extern "C" const char *__lsan_default_suppressions() {
+  return "leak:libpocl\nleak:libOpenCL\nleak:libcuda\nleak:libLLVM\n";
+}
+#endif
+#endif
+
 namespace llamac::runtime::gpu {
 
 namespace {

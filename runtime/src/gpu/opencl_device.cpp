@@ -76,8 +76,9 @@ public:
       ReleaseCommandQueue(queue_);
     if (context_)
       ReleaseContext(context_);
-    if (library_)
-      dlclose(library_);
+    // The ICD loader and its drivers stay loaded (unloading them at exit
+    // gains nothing, and leak checkers could no longer name their
+    // allocations).
   }
 
   bool open(std::string *error);
