@@ -505,6 +505,26 @@ void GPUSerializePass::runOnOperation() {
   addBytes("llamac_gpu_kernel_names", names);
   addInts("llamac_gpu_images", index);
   addBytes("llamac_gpu_image_data", data);
+  // A reference to the runtime's GPU executor, so that linking this object
+  // with the runtime's archives (an executable, or a user's program linking
+  // `--emit lib`) pulls the executor in; the runtime's own references to it
+  // are weak.
+  auto i32 = builder.getI32Type();
+  LLVM::GlobalOp::create(builder, loc, i32, /*isConstant=*/true,
+                         LLVM::Linkage::External, "llamac_gpu_executor_anchor",
+                         Attribute());
+  auto ptr = LLVM::LLVMPointerType::get(context);
+  auto uses = LLVM::GlobalOp::create(builder, loc, ptr, /*isConstant=*/true,
+                                     LLVM::Linkage::External,
+                                     "llamac_gpu_uses_executor", Attribute());
+  {
+    OpBuilder::InsertionGuard guard(builder);
+    Block *init = builder.createBlock(&uses.getInitializerRegion());
+    builder.setInsertionPointToStart(init);
+    Value address = LLVM::AddressOfOp::create(builder, loc, ptr,
+                                              "llamac_gpu_executor_anchor");
+    LLVM::ReturnOp::create(builder, loc, address);
+  }
   for (StringRef attr : {"llamac.gpu_program", "llamac.gpu_rope_tables",
                          "gpu.container_module", "spirv.target_env"})
     module->removeAttr(attr);

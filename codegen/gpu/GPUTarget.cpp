@@ -93,18 +93,13 @@ public:
             "libllamac_gpu.a", "libllamac_tokenizer.a"};
   }
   std::vector<std::string> linkFlags() const override {
-    // model.cpp refers to the GPU executor weakly; pull it in.
-    return {"-Wl,-u,llamac_gpu_executor_anchor",
-            "-static-libstdc++",
-            "-static-libgcc",
-            "-lm",
-            "-lpthread",
-            "-ldl"};
+    return {"-static-libstdc++", "-static-libgcc", "-lm", "-lpthread", "-ldl"};
   }
   std::vector<std::string> exportedSymbols() const override {
     return {"llamac_model_info",           "llamac_gpu_program",
             "llamac_gpu_rope_frequencies", "llamac_gpu_kernel_names",
-            "llamac_gpu_images",           "llamac_gpu_image_data"};
+            "llamac_gpu_images",           "llamac_gpu_image_data",
+            "llamac_gpu_uses_executor"};
   }
   int64_t device() const override { return device_; }
 

@@ -648,9 +648,8 @@ LogicalResult GPULowering::plan() {
       // The host fills the table before the first launch: it is live
       // from the start.
       if (inserted)
-        it->second =
-            plan_.add(/*perToken=*/true,
-                      static_cast<int64_t>(frequencies.size()) * 8, 0);
+        it->second = plan_.add(/*perToken=*/true,
+                               static_cast<int64_t>(frequencies.size()) * 8, 0);
       plan_.use(it->second, step);
       ropeTableOf_[rope] = it->second;
       if (failed(arenaValue(rope.getResult(), step)))

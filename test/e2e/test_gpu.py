@@ -137,3 +137,27 @@ def test_missing_cuda_toolkit_is_an_error(llamac, model_factory, tmp_path):
     assert out.returncode == 1, out
     assert "CUDA toolkit" in out.stderr and "no-cuda" in out.stderr, out.stderr
     assert "Stack dump" not in out.stderr
+
+
+def test_opencl_library(llamac, model_factory, tmp_path):
+    """`--emit lib` for a GPU target: docs/embedding.md's C program, linked
+    with -ldl as that page says, gives the OpenCL executable's ids."""
+    model = model_factory("lib", ["--layers", "2"])
+    library = str(tmp_path / "libmodel.a")
+    exe = str(tmp_path / "ocl")
+    run([llamac, "compile", model.directory, "--emit", "lib", "-o", library, "--target",
+         "opencl-spirv", "--quiet"])
+    run([llamac, "compile", model.directory, "-o", exe, "--target", "opencl-spirv",
+         "--quiet"])
+    with open(os.path.join(ROOT, "docs", "embedding.md")) as f:
+        program = re.search(r"```c\n(.*?)```", f.read(), re.S).group(1)
+    source = tmp_path / "main.c"
+    source.write_text(program)
+    binary = str(tmp_path / "main")
+    sanitize = os.environ.get("LLAMAC_SANITIZE", "")
+    flags = ["-fsanitize=" + sanitize] if sanitize else []
+    run(["clang-22", str(source), library, "-I", str(tmp_path)] + flags +
+        ["-lstdc++", "-lm", "-lpthread", "-ldl", "-o", binary])
+    out = run([binary, str(tmp_path / "libmodel.weights")]).stdout
+    expected = run([exe, "--tokens", "1,2,3", "-n", "8", "--print-ids", "--ignore-eos"]).stdout
+    assert out.strip() == expected.strip().splitlines()[-1]

@@ -33,8 +33,9 @@ extern const int64_t llamac_gpu_images[];
 extern const uint8_t llamac_gpu_image_data[];
 }
 
-// The GPU targets link with -u llamac_gpu_executor_anchor: model.cpp refers
-// to the executor only weakly, which does not pull it from the archive.
+// The GPU targets' objects refer to this symbol (llamac_gpu_uses_executor):
+// model.cpp refers to the executor only weakly, which does not pull it from
+// an archive.
 extern "C" const int llamac_gpu_executor_anchor = 1;
 
 #if defined(__has_feature)
