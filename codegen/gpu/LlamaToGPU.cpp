@@ -290,10 +290,13 @@ public:
     then();
   }
 
-  /// Sums `parts.size()` values across the workgroup through `scratch`
-  /// (parts.size() * block floats); every thread gets the sums. Ends with a
-  /// barrier, so `scratch` may be reused at once.
-  SmallVector<Value> blockSum(ValueRange parts, Value scratch) {
+  /// Combines `parts.size()` values across the workgroup through `scratch`
+  /// (parts.size() * block floats) with `combine` (a tree of log2(block)
+  /// steps); every thread gets the results. Ends with a barrier, so
+  /// `scratch` may be reused at once.
+  SmallVector<Value>
+  blockReduce(ValueRange parts, Value scratch,
+              llvm::function_ref<Value(Value, Value)> combine) {
     int64_t n = static_cast<int64_t>(parts.size());
     for (int64_t i = 0; i < n; ++i)
       store(parts[i], scratch, add(tid, idx(i * block)));
@@ -302,17 +305,26 @@ public:
       ifThen(lt(tid, idx(stride)), [&] {
         for (int64_t i = 0; i < n; ++i) {
           Value at = add(tid, idx(i * block));
-          store(add(load(scratch, at), load(scratch, add(at, idx(stride)))),
+          store(combine(load(scratch, at), load(scratch, add(at, idx(stride)))),
                 scratch, at);
         }
       });
       barrier();
     }
-    SmallVector<Value> sums;
+    SmallVector<Value> results;
     for (int64_t i = 0; i < n; ++i)
-      sums.push_back(load(scratch, idx(i * block)));
+      results.push_back(load(scratch, idx(i * block)));
     barrier();
-    return sums;
+    return results;
+  }
+  SmallVector<Value> blockSum(ValueRange parts, Value scratch) {
+    return blockReduce(parts, scratch,
+                       [&](Value x, Value y) { return add(x, y); });
+  }
+  Value blockMax(Value part, Value scratch) {
+    return blockReduce({part}, scratch, [&](Value x, Value y) -> Value {
+      return arith::MaximumFOp::create(b, x, y);
+    })[0];
   }
 
   /// An IEEE half in the low 16 bits of an i32, as f32 (integer arithmetic
@@ -1052,9 +1064,14 @@ LogicalResult GPULowering::emitAttention(AttentionOp op) {
     addLaunch(k, rowGrid(value), {}, kRowBlock, args);
   }
 
-  // One workgroup per (head, token), one thread per feature; one pass over
-  // the cache with an online softmax (running maximum and sum).
-  int64_t block = 32;
+  // One workgroup per (head, token). Positions 0 .. pos + t are taken in
+  // chunks of `block`, one position per thread: each thread computes its
+  // score, the workgroup its chunk's maximum and sum (online softmax: the
+  // running sum and output are rescaled when the maximum grows), then the
+  // threads switch to one feature each and accumulate the chunk's
+  // probability-weighted values, reading each value row coalesced. One pass
+  // over the keys and one over the values, O(1) barriers per chunk.
+  int64_t block = 128;
   while (block < std::max(dk, dv))
     block *= 2;
   std::string name = llvm::formatv(
@@ -1066,36 +1083,63 @@ LogicalResult GPULowering::emitAttention(AttentionOp op) {
        indexType(), f32Buffer(), indexType(), f32Buffer(), indexType()},
       block, [&](KernelBuilder &k) {
         Value scratch = k.shared(block);
-        Value h = k.bidX, t = k.bidY, d = k.tid;
+        Value query = k.shared(dk);
+        Value probs = k.shared(block);
+        Value h = k.bidX, t = k.bidY;
         Value g = k.div(h, k.idx(heads / groups));
-        Value inK = k.lt(d, k.idx(dk)), inV = k.lt(d, k.idx(dv));
-        Value dK = k.minIdx(d, k.idx(dk - 1)), dV = k.minIdx(d, k.idx(dv - 1));
-        Value q = k.load(
-            k.arg(2), k.add(k.arg(3), k.add(k.mul(t, k.idx(heads * dk)),
-                                            k.add(k.mul(h, k.idx(dk)), dK))));
-        q = k.select(inK, q, k.f32(0.0));
+        Value qRow = k.add(
+            k.arg(3), k.add(k.mul(t, k.idx(heads * dk)), k.mul(h, k.idx(dk))));
+        k.strided(k.idx(dk), [&](Value i) {
+          k.store(k.load(k.arg(2), k.add(qRow, i)), query, i);
+        });
+        k.barrier();
         Value keys = k.add(k.arg(5), k.mul(g, k.idx(context * dk)));
         Value values = k.add(k.arg(7), k.mul(g, k.idx(context * dv)));
         Value count = k.add(k.add(k.arg(1), t), k.idx(1));
+        Value chunks = k.div(k.add(count, k.idx(block - 1)), k.idx(block));
         Value lowest = k.f32(-3.4028234663852886e38);
+        Value feature = k.minIdx(k.tid, k.idx(dv - 1));
         SmallVector<Value> state = k.loop(
-            k.idx(0), count, k.idx(1), {lowest, k.f32(0.0), k.f32(0.0)},
-            [&](Value j, ValueRange s) -> SmallVector<Value> {
-              Value key =
-                  k.load(k.arg(4), k.add(keys, k.add(k.mul(j, k.idx(dk)), dK)));
-              Value part = k.select(inK, k.mul(q, key), k.f32(0.0));
-              Value score = k.mul(k.blockSum({part}, scratch)[0], k.f32(scale));
-              Value m = arith::MaximumFOp::create(k.b, s[0], score);
+            k.idx(0), chunks, k.idx(1), {lowest, k.f32(0.0), k.f32(0.0)},
+            [&](Value chunk, ValueRange s) -> SmallVector<Value> {
+              Value first = k.mul(chunk, k.idx(block));
+              Value j = k.add(first, k.tid);
+              Value valid = k.lt(j, count);
+              Value key = k.add(
+                  keys, k.mul(k.minIdx(j, k.sub(count, k.idx(1))), k.idx(dk)));
+              Value dot = k.loop(k.idx(0), k.idx(dk), k.idx(1), {k.f32(0.0)},
+                                 [&](Value i, ValueRange acc) {
+                                   Value x =
+                                       k.mul(k.load(query, i),
+                                             k.load(k.arg(4), k.add(key, i)));
+                                   return SmallVector<Value>{k.add(acc[0], x)};
+                                 })[0];
+              Value score = k.select(valid, k.mul(dot, k.f32(scale)), lowest);
+              Value m = arith::MaximumFOp::create(k.b, s[0],
+                                                  k.blockMax(score, scratch));
               Value correction = math::ExpOp::create(k.b, k.sub(s[0], m));
-              Value p = math::ExpOp::create(k.b, k.sub(score, m));
-              Value v = k.load(k.arg(6),
-                               k.add(values, k.add(k.mul(j, k.idx(dv)), dV)));
-              return {m, k.add(k.mul(s[1], correction), p),
-                      k.add(k.mul(s[2], correction), k.mul(p, v))};
+              Value p = k.select(
+                  valid, math::ExpOp::create(k.b, k.sub(score, m)), k.f32(0.0));
+              Value sum = k.blockSum({p}, scratch)[0];
+              k.store(p, probs, k.tid);
+              k.barrier();
+              // Positions of this chunk: at least 1, at most `block`.
+              Value n = k.minIdx(k.idx(block), k.sub(count, first));
+              Value acc =
+                  k.loop(k.idx(0), n, k.idx(1), {k.mul(s[2], correction)},
+                         [&](Value i, ValueRange a) {
+                           Value row =
+                               k.add(values, k.mul(k.add(first, i), k.idx(dv)));
+                           Value v = k.load(k.arg(6), k.add(row, feature));
+                           return SmallVector<Value>{
+                               k.add(a[0], k.mul(k.load(probs, i), v))};
+                         })[0];
+              k.barrier();
+              return {m, k.add(k.mul(s[1], correction), sum), acc};
             });
-        k.ifThen(inV, [&] {
+        k.ifThen(k.lt(k.tid, k.idx(dv)), [&] {
           Value at = k.add(k.arg(9), k.add(k.mul(t, k.idx(heads * dv)),
-                                           k.add(k.mul(h, k.idx(dv)), d)));
+                                           k.add(k.mul(h, k.idx(dv)), k.tid)));
           k.store(k.div(state[2], state[1]), k.arg(8), at);
         });
       });

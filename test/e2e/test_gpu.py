@@ -47,6 +47,9 @@ def test_targets_are_listed(llamac):
     ("bf16", ["--dtype", "bf16", "--attention-bias", "--layers", "3"], []),
     # Prompts longer than a chunk: the cache carries across calls.
     ("chunks", ["--max-positions", "128"], ["--max-chunk", "5"]),
+    # Over 128 positions: attention's online softmax across several chunks
+    # of positions (one per 128), the maximum growing between them.
+    ("long", ["--max-positions", "512", "--layers", "1"], []),
 ])
 def test_opencl_matches_reference(llamac, model_factory, tmp_path, name, args, compile_args):
     model = model_factory(name, args, compile_args)
@@ -54,6 +57,8 @@ def test_opencl_matches_reference(llamac, model_factory, tmp_path, name, args, c
     run([llamac, "compile", model.directory, "-o", exe, "--target", "opencl-spirv",
          "--quiet"] + compile_args)
     prompt = [3, 1, 4, 1, 5, 9, 2, 6, 5, 3, 5]
+    if name == "long":
+        prompt = [(7 * i + 3) % model.vocab for i in range(290)]
     expected_ids, expected = model.reference.greedy(prompt, 12)
     ids, logits = generate(exe, prompt, 12, model.vocab)
     assert ids == expected_ids

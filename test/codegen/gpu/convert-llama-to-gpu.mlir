@@ -31,8 +31,8 @@
 // The caches are written at pos + t (the second integer is pos).
 // CHECK-SAME: {args = [array<i64: 0, 1, 0>, array<i64: 0, 0, 1>, "arena", array<i64: 16, 48, 0>, "k_cache", array<i64: 0, 0, 0>], block = 256 : i64, grid = array<i64: 0, 1, 1, 1, 0, 1>, kernel = "cache_write_1x4_c16"}
 // CHECK-SAME: "v_cache", array<i64: 0, 0, 0>], block = 256 : i64, grid = array<i64: 0, 1, 1, 1, 0, 1>, kernel = "cache_write_1x4_c16"}
-// Attention: one workgroup of 32 threads per (head, token).
-// CHECK-SAME: {args = [array<i64: 0, 1, 0>, array<i64: 0, 0, 1>, "arena", array<i64: 16, 32, 0>, "k_cache", array<i64: 0, 0, 0>, "v_cache", array<i64: 0, 0, 0>, "arena", array<i64: 16, 0, 0>], block = 32 : i64, grid = array<i64: 2, 0, 1, 0, 1, 1>, kernel = "attention_h2_g1_k4_v4_c16_
+// Attention: one workgroup of 128 threads per (head, token).
+// CHECK-SAME: {args = [array<i64: 0, 1, 0>, array<i64: 0, 0, 1>, "arena", array<i64: 16, 32, 0>, "k_cache", array<i64: 0, 0, 0>, "v_cache", array<i64: 0, 0, 0>, "arena", array<i64: 16, 0, 0>], block = 128 : i64, grid = array<i64: 2, 0, 1, 0, 1, 1>, kernel = "attention_h2_g1_k4_v4_c16_
 // CHECK-SAME: kernel = "linear_f32_8x8_t4"}
 // CHECK-SAME: kernel = "add_8"}
 // The last row (T - 1) of the residual at 16 + 0 T: 8 + 8 T; one row, so
@@ -61,9 +61,10 @@
 // CHECK: gpu.func @linear_f32_8x8_t4({{.+}}) workgroup(%{{.+}} : memref<512xf32, #gpu.address_space<workgroup>>) kernel attributes {known_block_size = array<i32: 128, 1, 1>}
 // CHECK-COUNT-4: arith.mulf
 // CHECK: gpu.barrier
-// Attention: one pass over positions 0 .. pos + t with a running maximum
-// and sum (online softmax).
-// CHECK: gpu.func @attention_h2_g1_k4_v4_c16_{{.+}} workgroup(%{{.+}} : memref<32xf32, #gpu.address_space<workgroup>>)
+// Attention: the query in workgroup memory, then chunks of 128 positions
+// with a running maximum and sum (online softmax): a score per thread, the
+// chunk's maximum, the rescaled sum, then the weighted values per feature.
+// CHECK: gpu.func @attention_h2_g1_k4_v4_c16_{{.+}} workgroup(%{{.+}} : memref<128xf32, #gpu.address_space<workgroup>>, %{{.+}} : memref<4xf32, #gpu.address_space<workgroup>>, %{{.+}} : memref<128xf32, #gpu.address_space<workgroup>>)
 // CHECK: scf.for {{.+}} -> (f32, f32, f32)
 // CHECK: arith.maximumf
 // CHECK: math.exp
