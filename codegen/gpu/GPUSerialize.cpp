@@ -391,15 +391,17 @@ void GPUSerializePass::runOnOperation() {
     return fail("llamac-gpu-serialize: api=cuda needs chips");
 
   // The program, flattened (rt.h). Kernels are numbered by first launch.
-  std::vector<int64_t> flat = {LLAMAC_GPU_PROGRAM_VERSION, 0,
-                               static_cast<int64_t>(program.size()),
-                               static_cast<int64_t>(tables.size())};
+  auto argmax = module->getAttrOfType<IntegerAttr>("llamac.gpu_argmax_launch");
+  std::vector<int64_t> flat = {
+      LLAMAC_GPU_PROGRAM_VERSION, 0, static_cast<int64_t>(program.size()),
+      static_cast<int64_t>(tables.size()), argmax ? argmax.getInt() : -1};
   llvm::StringMap<int64_t> kernelIndex;
   std::string names;
   static const llvm::StringMap<int64_t> buffers = {
       {"tokens", LLAMAC_GPU_BUF_TOKENS},   {"k_cache", LLAMAC_GPU_BUF_K_CACHE},
       {"v_cache", LLAMAC_GPU_BUF_V_CACHE}, {"logits", LLAMAC_GPU_BUF_LOGITS},
-      {"weights", LLAMAC_GPU_BUF_WEIGHTS}, {"arena", LLAMAC_GPU_BUF_ARENA}};
+      {"weights", LLAMAC_GPU_BUF_WEIGHTS}, {"arena", LLAMAC_GPU_BUF_ARENA},
+      {"sampled", LLAMAC_GPU_BUF_SAMPLED}};
   for (Attribute entry : program) {
     auto launch = cast<DictionaryAttr>(entry);
     StringRef kernel = launch.getAs<StringAttr>("kernel").getValue();
@@ -525,8 +527,9 @@ void GPUSerializePass::runOnOperation() {
                                               "llamac_gpu_executor_anchor");
     LLVM::ReturnOp::create(builder, loc, address);
   }
-  for (StringRef attr : {"llamac.gpu_program", "llamac.gpu_rope_tables",
-                         "gpu.container_module", "spirv.target_env"})
+  for (StringRef attr :
+       {"llamac.gpu_program", "llamac.gpu_argmax_launch",
+        "llamac.gpu_rope_tables", "gpu.container_module", "spirv.target_env"})
     module->removeAttr(attr);
 }
 

@@ -60,10 +60,10 @@ using namespace llamac::llama;
 namespace {
 
 /// The runtime's buffers, in the program's numbering (rt.h, LLAMAC_GPU_BUF_*).
-enum class Buf { Tokens = 0, KCache, VCache, Logits, Weights, Arena };
+enum class Buf { Tokens = 0, KCache, VCache, Logits, Weights, Arena, Sampled };
 const char *bufferName(Buf buffer) {
-  static const char *names[] = {"tokens", "k_cache", "v_cache",
-                                "logits", "weights", "arena"};
+  static const char *names[] = {"tokens",  "k_cache", "v_cache", "logits",
+                                "weights", "arena",   "sampled"};
   return names[static_cast<int>(buffer)];
 }
 
@@ -225,12 +225,12 @@ public:
 
   /// Workgroup memory of `n` f32 (a workgroup attribution; the SPIR-V
   /// serializer turns it into the form SPIR-V wants).
-  Value shared(int64_t n) {
+  Value shared(int64_t n, Type element = {}) {
     auto space = mlir::gpu::AddressSpaceAttr::get(
         b.getContext(), mlir::gpu::AddressSpace::Workgroup);
     return func.addWorkgroupAttribution(
-        MemRefType::get({n}, b.getF32Type(), MemRefLayoutAttrInterface{},
-                        space),
+        MemRefType::get({n}, element ? element : b.getF32Type(),
+                        MemRefLayoutAttrInterface{}, space),
         b.getLoc());
   }
 
@@ -501,6 +501,9 @@ private:
   LogicalResult emitAttention(AttentionOp op);
   LogicalResult emitElementwise(Operation *op, bool swiglu);
   LogicalResult emitCopy(Operation *op, Value from, int64_t count);
+  /// The greedy token on the device: an extra launch after the program,
+  /// run only when the caller asks for it.
+  void emitArgmax(int64_t vocab);
 
   void writeProgram();
 
@@ -520,6 +523,7 @@ private:
   Value returnedLogits_;
 
   std::vector<Launch> launches_;
+  int64_t argmaxLaunch_ = -1;
 };
 
 LogicalResult GPULowering::run() {
@@ -534,6 +538,8 @@ LogicalResult GPULowering::run() {
   for (Operation &op : forward_.getBody().front())
     if (failed(emitOp(&op)))
       return failure();
+  emitArgmax(
+      cast<RankedTensorType>(returnedLogits_.getType()).getNumElements());
   writeProgram();
   forward_.erase();
   return success();
@@ -1211,6 +1217,59 @@ LogicalResult GPULowering::emitCopy(Operation *op, Value from, int64_t count) {
   return success();
 }
 
+void GPULowering::emitArgmax(int64_t vocab) {
+  std::string name = llvm::formatv("argmax_{0}", vocab);
+  Type i32 = IntegerType::get(context_, 32);
+  StringRef k = kernel(
+      name, {f32Buffer(), bufferType(i32)}, kRowBlock, [&](KernelBuilder &k) {
+        Value values = k.shared(kRowBlock);
+        Value indices = k.shared(kRowBlock, i32);
+        auto asI32 = [&](Value index) -> Value {
+          return arith::IndexCastOp::create(k.b, i32, index);
+        };
+        // Each thread's best over its strided ids (earlier ids win ties).
+        SmallVector<Value> best =
+            k.stridedFold(vocab, {k.f32(-3.4028234663852886e38), k.i32(0)},
+                          [&](Value i, ValueRange acc) -> SmallVector<Value> {
+                            Value v = k.load(k.arg(0), i);
+                            Value better = arith::CmpFOp::create(
+                                k.b, arith::CmpFPredicate::OGT, v, acc[0]);
+                            return {k.select(better, v, acc[0]),
+                                    k.select(better, asI32(i), acc[1])};
+                          });
+        k.store(best[0], values, k.tid);
+        k.store(best[1], indices, k.tid);
+        k.barrier();
+        for (int64_t stride = kRowBlock / 2; stride >= 1; stride /= 2) {
+          k.ifThen(k.lt(k.tid, k.idx(stride)), [&] {
+            Value other = k.add(k.tid, k.idx(stride));
+            Value v1 = k.load(values, k.tid), v2 = k.load(values, other);
+            Value i1 = k.load(indices, k.tid), i2 = k.load(indices, other);
+            // The larger value; on a tie the lower id, as the host's
+            // sampler does.
+            Value take = arith::OrIOp::create(
+                k.b,
+                arith::CmpFOp::create(k.b, arith::CmpFPredicate::OGT, v2, v1),
+                arith::AndIOp::create(
+                    k.b,
+                    arith::CmpFOp::create(k.b, arith::CmpFPredicate::OEQ, v2,
+                                          v1),
+                    arith::CmpIOp::create(k.b, arith::CmpIPredicate::slt, i2,
+                                          i1)));
+            k.store(k.select(take, v2, v1), values, k.tid);
+            k.store(k.select(take, i2, i1), indices, k.tid);
+          });
+          k.barrier();
+        }
+        k.ifThen(k.lt(k.tid, k.idx(1)), [&] {
+          k.store(k.load(indices, k.idx(0)), k.arg(1), k.idx(0));
+        });
+      });
+  argmaxLaunch_ = static_cast<int64_t>(launches_.size());
+  addLaunch(k, {1, 0, 1}, {}, kRowBlock,
+            {bufferArg(Buf::Logits), bufferArg(Buf::Sampled)});
+}
+
 LogicalResult GPULowering::emitOp(Operation *op) {
   if (auto embedding = dyn_cast<EmbeddingOp>(op))
     return emitEmbedding(embedding);
@@ -1259,6 +1318,8 @@ void GPULowering::writeProgram() {
     }));
   }
   module_->setAttr("llamac.gpu_program", b.getArrayAttr(launches));
+  module_->setAttr("llamac.gpu_argmax_launch",
+                   b.getI64IntegerAttr(argmaxLaunch_));
 
   SmallVector<Attribute> tables;
   for (const auto &[frequencies, id] : ropeTables_)

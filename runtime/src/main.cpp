@@ -270,11 +270,20 @@ int main(int argc, char **argv) {
   int decode_tokens = 0;
   int32_t pos = 0;
   int status = 0;
+  // Greedy decoding asks the model for its token: on a GPU it is chosen on
+  // the device, and the logits are copied back only for --dump-logits.
+  bool greedy = opt.temperature == 0;
+  int32_t greedy_token = 0;
+  float *wanted_logits = !greedy || dump ? logits.data() : nullptr;
+  auto forward = [&](const int32_t *tokens, int32_t n, int32_t at) {
+    return greedy ? llamac_forward_greedy(model.get(), tokens, n, at,
+                                          wanted_logits, &greedy_token)
+                  : llamac_forward(model.get(), tokens, n, at, logits.data());
+  };
   if (opt.n_predict > 0) {
     auto start = std::chrono::steady_clock::now();
-    if (llamac_forward(model.get(), prompt.data(),
-                       static_cast<int32_t>(prompt.size()), 0,
-                       logits.data()) != LLAMAC_OK) {
+    if (forward(prompt.data(), static_cast<int32_t>(prompt.size()), 0) !=
+        LLAMAC_OK) {
       fprintf(stderr, "error: %s\n", llamac_last_error(model.get()));
       return 1;
     }
@@ -288,7 +297,9 @@ int main(int argc, char **argv) {
         status = 1;
         break;
       }
-      int32_t next = llamac_sampler_sample(sampler.get(), logits.data());
+      int32_t next = greedy
+                         ? greedy_token
+                         : llamac_sampler_sample(sampler.get(), logits.data());
       generated.push_back(next);
       if (text) {
         std::string piece = text->push(next);
@@ -304,8 +315,7 @@ int main(int argc, char **argv) {
         break;
       }
       auto t0 = std::chrono::steady_clock::now();
-      if (llamac_forward(model.get(), &next, 1, pos, logits.data()) !=
-          LLAMAC_OK) {
+      if (forward(&next, 1, pos) != LLAMAC_OK) {
         fprintf(stderr, "error: %s\n", llamac_last_error(model.get()));
         status = 1;
         break;

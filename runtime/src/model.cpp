@@ -124,7 +124,8 @@ struct llamac_model {
   int32_t n_ctx = 0;
   int64_t max_chunk = 0;
   std::unique_ptr<llamac::runtime::Tokenizer> tokenizer;
-  gpu::Executor *gpu = nullptr; // GPU targets: runs the forward pass
+  gpu::Executor *gpu = nullptr;     // GPU targets: runs the forward pass
+  std::vector<float> greedy_logits; // llamac_forward_greedy without logits
 
   ~llamac_model() {
     if (gpu)
@@ -376,10 +377,14 @@ llamac_model *llamac_open(const char *weights_path,
   return model.release();
 }
 
-int llamac_forward(llamac_model *model, const int32_t *tokens, int32_t n_tokens,
-                   int32_t pos, float *logits) {
+} // extern "C"
+
+namespace {
+/// llamac_forward's argument checks; LLAMAC_OK or the error to return.
+int forward_checks(llamac_model *model, const int32_t *tokens, int32_t n_tokens,
+                   int32_t pos, bool have_logits) {
   model->error.clear();
-  if (!tokens || !logits || n_tokens < 1 || pos < 0) {
+  if (!tokens || !have_logits || n_tokens < 1 || pos < 0) {
     model->error = "llamac_forward: needs tokens, logits, n_tokens >= 1 and "
                    "pos >= 0";
     return LLAMAC_ERR_INVALID_ARGUMENT;
@@ -397,19 +402,37 @@ int llamac_forward(llamac_model *model, const int32_t *tokens, int32_t n_tokens,
                             tokens[i], vocab);
       return LLAMAC_ERR_INVALID_ARGUMENT;
     }
+  return LLAMAC_OK;
+}
 
-  if (model->gpu) {
-    for (int32_t done = 0; done < n_tokens;) {
-      int32_t chunk = static_cast<int32_t>(
-          std::min<int64_t>(model->max_chunk, n_tokens - done));
-      bool last = done + chunk == n_tokens;
-      if (!gpu::executorForward(model->gpu, tokens + done, chunk, pos + done,
-                                last ? logits : nullptr, &model->error))
-        return LLAMAC_ERR_DEVICE;
-      done += chunk;
-    }
-    return LLAMAC_OK;
+/// A GPU model's forward call in chunks; the last chunk's logits and greedy
+/// token where asked for.
+int gpu_forward(llamac_model *model, const int32_t *tokens, int32_t n_tokens,
+                int32_t pos, float *logits, int32_t *greedy) {
+  for (int32_t done = 0; done < n_tokens;) {
+    int32_t chunk = static_cast<int32_t>(
+        std::min<int64_t>(model->max_chunk, n_tokens - done));
+    bool last = done + chunk == n_tokens;
+    if (!gpu::executorForward(model->gpu, tokens + done, chunk, pos + done,
+                              last ? logits : nullptr, last ? greedy : nullptr,
+                              &model->error))
+      return LLAMAC_ERR_DEVICE;
+    done += chunk;
   }
+  return LLAMAC_OK;
+}
+} // namespace
+
+extern "C" {
+
+int llamac_forward(llamac_model *model, const int32_t *tokens, int32_t n_tokens,
+                   int32_t pos, float *logits) {
+  if (int status =
+          forward_checks(model, tokens, n_tokens, pos, logits != nullptr))
+    return status;
+  if (model->gpu)
+    return gpu_forward(model, tokens, n_tokens, pos, logits, nullptr);
+  int32_t vocab = model->header->vocab_size;
 
   int64_t layers = info(LLAMAC_INFO_LAYERS), heads = info(LLAMAC_INFO_KV_HEADS),
           ctx = info(LLAMAC_INFO_CONTEXT);
@@ -453,6 +476,29 @@ int llamac_forward(llamac_model *model, const int32_t *tokens, int32_t n_tokens,
                                 &arena_d);
     done += chunk;
   }
+  return LLAMAC_OK;
+}
+
+int llamac_forward_greedy(llamac_model *model, const int32_t *tokens,
+                          int32_t n_tokens, int32_t pos, float *logits,
+                          int32_t *out_token) {
+  if (int status =
+          forward_checks(model, tokens, n_tokens, pos, out_token != nullptr))
+    return status;
+  if (model->gpu)
+    return gpu_forward(model, tokens, n_tokens, pos, logits, out_token);
+  // On the CPU the logits are in host memory anyway.
+  if (!logits) {
+    model->greedy_logits.resize(model->header->vocab_size);
+    logits = model->greedy_logits.data();
+  }
+  if (int status = llamac_forward(model, tokens, n_tokens, pos, logits))
+    return status;
+  int32_t best = 0;
+  for (int32_t i = 1; i < model->header->vocab_size; ++i)
+    if (logits[i] > logits[best])
+      best = i;
+  *out_token = best;
   return LLAMAC_OK;
 }
 

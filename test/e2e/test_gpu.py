@@ -166,3 +166,33 @@ def test_opencl_library(llamac, model_factory, tmp_path):
     out = run([binary, str(tmp_path / "libmodel.weights")]).stdout
     expected = run([exe, "--tokens", "1,2,3", "-n", "8", "--print-ids", "--ignore-eos"]).stdout
     assert out.strip() == expected.strip().splitlines()[-1]
+
+
+def test_device_argmax_takes_the_lowest_id_on_ties(llamac, model_factory, tmp_path):
+    """Greedy decoding picks its token on the device (only 4 bytes come back
+    without --dump-logits). With every output row equal, every logit ties:
+    the lowest id, 0, must win each step, as the host's sampler decides."""
+    import safetensors_io
+    model = model_factory("ties", ["--vocab", "1000"])
+    path = os.path.join(model.directory, "model.safetensors")
+    tensors = safetensors_io.read(path)
+    head = tensors["lm_head.weight"]
+    tensors["lm_head.weight"] = np.repeat(head[:1], head.shape[0], axis=0)
+    safetensors_io.write(path, {name: ("F32", array) for name, array in tensors.items()})
+    exe = str(tmp_path / "ties-opencl")
+    run([llamac, "compile", model.directory, "-o", exe, "--target", "opencl-spirv",
+         "--quiet"])
+    out = run([exe, "--tokens", "3,1,4", "-n", "6", "--print-ids", "--ignore-eos"])
+    assert out.stdout.split("ids:")[-1].split() == ["0"] * 6
+
+
+def test_device_argmax_matches_reference(llamac, model_factory, tmp_path):
+    model = model_factory("greedy", ["--heads", "4", "--kv-heads", "2", "--vocab", "3001"])
+    exe = str(tmp_path / "greedy-opencl")
+    run([llamac, "compile", model.directory, "-o", exe, "--target", "opencl-spirv",
+         "--quiet"])
+    prompt = [3, 1, 4, 1, 5, 9, 2, 6]
+    expected_ids, _ = model.reference.greedy(prompt, 16)
+    out = run([exe, "--tokens", ",".join(map(str, prompt)), "-n", "16", "--print-ids",
+               "--ignore-eos"])
+    assert [int(x) for x in out.stdout.split("ids:")[-1].split()] == expected_ids

@@ -67,6 +67,15 @@ int llamac_forward(llamac_model *model, const int32_t *tokens, int32_t n_tokens,
                    int32_t pos, float *logits);
 
 /* Forgets every position: the next call starts at pos 0 again. */
+/* llamac_forward for greedy decoding: the last token's most likely next
+ * token (the lowest id among equal logits, as the greedy sampler picks)
+ * into *out_token, and its logits into `logits` unless that is NULL. On a
+ * GPU the choice is made on the device and, without `logits`, only the
+ * token is copied back. */
+int llamac_forward_greedy(llamac_model *model, const int32_t *tokens,
+                          int32_t n_tokens, int32_t pos, float *logits,
+                          int32_t *out_token);
+
 void llamac_reset(llamac_model *model);
 
 /* Releases the model; NULL is allowed. */

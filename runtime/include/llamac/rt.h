@@ -118,7 +118,9 @@ extern const int64_t llamac_model_info[LLAMAC_INFO_COUNT];
  *
  *   llamac_gpu_program, int64:
  *     [0] LLAMAC_GPU_PROGRAM_VERSION, [1] kernels, [2] launches,
- *     [3] rotary tables, then each launch:
+ *     [3] rotary tables, [4] the index of the argmax launch (or -1): the
+ *     last launch, run only for a greedy token (it writes the lowest id of
+ *     the largest logit to the `sampled` buffer), then each launch:
  *       kernel index, grid x (c0, cT, div), grid y (c0, cT, div),
  *       workgroup size, argument count n, then n x (kind, c0, cT, cP)
  *     and each rotary table: element offset in the arena (c0, cT), number
@@ -136,7 +138,7 @@ extern const int64_t llamac_model_info[LLAMAC_INFO_COUNT];
  *
  * Buffers: the caches are [layers, kv_heads, context, head_dim] f32 on the
  * device, the arena is sized as for the CPU, the logits are [vocab] f32. */
-#define LLAMAC_GPU_PROGRAM_VERSION 1
+#define LLAMAC_GPU_PROGRAM_VERSION 2
 enum {
   LLAMAC_GPU_ARG_INT = -1,
   LLAMAC_GPU_BUF_TOKENS = 0,
@@ -145,7 +147,8 @@ enum {
   LLAMAC_GPU_BUF_LOGITS = 3,
   LLAMAC_GPU_BUF_WEIGHTS = 4,
   LLAMAC_GPU_BUF_ARENA = 5,
-  LLAMAC_GPU_BUF_COUNT = 6,
+  LLAMAC_GPU_BUF_SAMPLED = 6, /* int32[1] */
+  LLAMAC_GPU_BUF_COUNT = 7,
 };
 enum {
   LLAMAC_GPU_IMAGE_CUBIN = 1,

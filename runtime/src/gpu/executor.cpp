@@ -91,7 +91,7 @@ public:
 
   bool open(const uint8_t *weights, uint64_t weightsBytes, std::string *error);
   bool forward(const int32_t *tokens, int32_t n, int32_t pos, float *logits,
-               std::string *error);
+               int32_t *greedy, std::string *error);
   std::string describe() const { return device_->describe(); }
 
 private:
@@ -107,6 +107,7 @@ private:
   std::vector<std::string> kernelNames_;
   std::vector<Launch> launches_;
   std::vector<RopeTable> tables_;
+  int64_t argmaxLaunch_ = -1;
   Buffer *buffers_[LLAMAC_GPU_BUF_COUNT] = {};
   std::vector<float> table_;
   std::vector<Arg> args_;
@@ -119,12 +120,17 @@ bool Executor::parse(std::string *error) {
     return false;
   }
   int64_t kernels = p[1], launches = p[2], tables = p[3];
+  argmaxLaunch_ = p[4];
+  if (argmaxLaunch_ < -1 || argmaxLaunch_ >= launches) {
+    *error = "the GPU launch program is malformed";
+    return false;
+  }
   const char *name = llamac_gpu_kernel_names;
   for (int64_t i = 0; i < kernels; ++i) {
     kernelNames_.push_back(name);
     name += strlen(name) + 1;
   }
-  size_t at = 4;
+  size_t at = 5;
   for (int64_t i = 0; i < launches; ++i) {
     Launch launch;
     launch.kernel = static_cast<int>(p[at++]);
@@ -193,6 +199,7 @@ bool Executor::open(const uint8_t *weights, uint64_t weightsBytes,
   sizes[LLAMAC_GPU_BUF_V_CACHE] =
       cacheElements * info(LLAMAC_INFO_V_HEAD_DIM) * 4;
   sizes[LLAMAC_GPU_BUF_LOGITS] = info(LLAMAC_INFO_VOCAB) * 4;
+  sizes[LLAMAC_GPU_BUF_SAMPLED] = 4;
   sizes[LLAMAC_GPU_BUF_WEIGHTS] = weightsBytes;
   sizes[LLAMAC_GPU_BUF_ARENA] =
       info(LLAMAC_INFO_ARENA_STATIC) +
@@ -213,7 +220,7 @@ bool Executor::open(const uint8_t *weights, uint64_t weightsBytes,
 }
 
 bool Executor::forward(const int32_t *tokens, int32_t n, int32_t pos,
-                       float *logits, std::string *error) {
+                       float *logits, int32_t *greedy, std::string *error) {
   if (!device_->write(buffers_[LLAMAC_GPU_BUF_TOKENS], 0, tokens,
                       static_cast<size_t>(n) * 4, error))
     return false;
@@ -232,7 +239,10 @@ bool Executor::forward(const int32_t *tokens, int32_t n, int32_t pos,
                         table_.size() * 4, error))
       return false;
   }
-  for (const Launch &launch : launches_) {
+  for (size_t index = 0; index < launches_.size(); ++index) {
+    const Launch &launch = launches_[index];
+    if (static_cast<int64_t>(index) == argmaxLaunch_ && !greedy)
+      continue;
     int64_t grid[3] = {1, 1, 1};
     for (int d = 0; d < 2; ++d) {
       const int64_t *g = launch.grid + 3 * d;
@@ -253,6 +263,14 @@ bool Executor::forward(const int32_t *tokens, int32_t n, int32_t pos,
       return false;
     }
     if (checkNaN_ && !findNaN(launch, error))
+      return false;
+  }
+  if (greedy) {
+    if (argmaxLaunch_ < 0) {
+      *error = "the compiled GPU program has no argmax kernel";
+      return false;
+    }
+    if (!device_->read(buffers_[LLAMAC_GPU_BUF_SAMPLED], 0, greedy, 4, error))
       return false;
   }
   if (!logits)
@@ -299,8 +317,8 @@ Executor *openExecutor(const uint8_t *weights, uint64_t weightsBytes,
 
 bool executorForward(Executor *executor, const int32_t *tokens,
                      int32_t n_tokens, int32_t pos, float *logits,
-                     std::string *error) {
-  return executor->forward(tokens, n_tokens, pos, logits, error);
+                     int32_t *greedy, std::string *error) {
+  return executor->forward(tokens, n_tokens, pos, logits, greedy, error);
 }
 
 void closeExecutor(Executor *executor) { delete executor; }

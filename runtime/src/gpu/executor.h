@@ -31,10 +31,11 @@ Executor *openExecutor(const uint8_t *weights, uint64_t weights_bytes,
                        std::string *error) __attribute__((weak));
 /// One forward call of at most the compiled chunk size: `tokens` at
 /// positions pos, pos+1, ...; the last token's logits into `logits`
-/// ([vocab]) when `logits` is not null.
+/// ([vocab]) when `logits` is not null, and its greedy token (computed on
+/// the device: only 4 bytes come back) into `greedy` when that is not null.
 bool executorForward(Executor *executor, const int32_t *tokens,
                      int32_t n_tokens, int32_t pos, float *logits,
-                     std::string *error) __attribute__((weak));
+                     int32_t *greedy, std::string *error) __attribute__((weak));
 void closeExecutor(Executor *executor) __attribute__((weak));
 /// The device, for --verbose.
 std::string executorDevice(const Executor *executor) __attribute__((weak));
