@@ -13,6 +13,8 @@
 // The program: each launch's arguments are buffers or (c0, cT, cP)
 // integers; row-wise kernels get T workgroups (grid x = T), products one
 // workgroup per weight row and per 4 tokens (grid y = ceil(T / 4)).
+// The greedy token's argmax is the last launch (14), run only on demand.
+// CHECK-SAME: llamac.gpu_argmax_launch = 14 : i64,
 // CHECK-SAME: llamac.gpu_program = [
 // f16 embedding rows read as i16 from the weights' start.
 // CHECK-SAME: {args = [array<i64: 0, 1, 0>, "tokens", array<i64: 0, 0, 0>, "weights", array<i64: 0, 0, 0>, "arena", array<i64: 16, 16, 0>], block = 256 : i64, grid = array<i64: 0, 1, 1, 1, 0, 1>, kernel = "embedding_f16_8"}
@@ -39,7 +41,8 @@
 // one workgroup and an integer row count of 1.
 // CHECK-SAME: {args = [array<i64: 1, 0, 0>, "arena", array<i64: 8, 8, 0>, "weights", array<i64: 336, 0, 0>, "arena", array<i64: 0, 0, 0>], block = 256 : i64, grid = array<i64: 1, 0, 1, 1, 0, 1>, kernel = "rms_norm_f32_8_
 // The output layer writes the logits buffer.
-// CHECK-SAME: {args = [array<i64: 1, 0, 0>, "arena", array<i64: 0, 0, 0>, "weights", array<i64: 352, 0, 0>, "logits", array<i64: 0, 0, 0>], block = 128 : i64, grid = array<i64: 32, 0, 1, 1, 0, 4>, kernel = "linear_f32_32x8_t4"}]
+// CHECK-SAME: {args = [array<i64: 1, 0, 0>, "arena", array<i64: 0, 0, 0>, "weights", array<i64: 352, 0, 0>, "logits", array<i64: 0, 0, 0>], block = 128 : i64, grid = array<i64: 32, 0, 1, 1, 0, 4>, kernel = "linear_f32_32x8_t4"},
+// CHECK-SAME: {args = ["logits", "sampled"], block = 256 : i64, grid = array<i64: 1, 0, 1, 1, 0, 1>, kernel = "argmax_32"}]
 // CHECK-SAME: llamac.gpu_rope_tables = [{frequencies = array<f64: 1.000000e+00, 1.000000e-02>, offset = array<i64: 16, 0, 0>}]
 // No host function is left.
 // CHECK-NOT: func.func
