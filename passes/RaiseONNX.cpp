@@ -36,6 +36,8 @@
 //     Q/K/V, rotary from cos/sin tables)         packed weight), llama.rope
 //                                                with the tables' frequencies,
 //                                                llama.attention
+//   RotaryEmbedding (com.microsoft, or opset  -> llama.rope with the tables'
+//     23's) at the graph's position ids          frequencies
 //
 // Anything else the outputs depend on is reported with its node name.
 //
@@ -170,7 +172,8 @@ int64_t featureWidth(Value v) {
   if (isa<onnx::AddOp>(def))
     return std::max(featureWidth(def->getOperand(0)),
                     featureWidth(def->getOperand(1)));
-  if (isa<onnx::CastOp>(def))
+  if (isa<onnx::CastOp, onnx::MS_RotaryEmbeddingOp, onnx::RotaryEmbeddingOp>(
+          def))
     return featureWidth(def->getOperand(0));
   if (isa<onnx::MS_MatMulNBitsOp>(def))
     if (auto n = def->getAttrOfType<IntegerAttr>("N"))
@@ -194,6 +197,9 @@ int64_t featureWidth(Value v) {
 SmallVector<Value> neededOperands(Operation *op) {
   if (isa<onnx::MS_GroupQueryAttentionOp>(op))
     return {op->getOperand(0), op->getOperand(1), op->getOperand(2)};
+  // Positions and cos/sin tables are read at compile time.
+  if (isa<onnx::MS_RotaryEmbeddingOp, onnx::RotaryEmbeddingOp>(op))
+    return {op->getOperand(0)};
   SmallVector<Value> all;
   for (Value v : op->getOperands())
     if (!isNone(v))
@@ -740,6 +746,52 @@ LogicalResult Raiser::raise(Operation *op) {
     result(2, Raised::of(Raised::ValueCache));
     if (!op->getResult(3).use_empty())
       return fail(op, "GroupQueryAttention's output_qk is used");
+    return success();
+  }
+
+  // com.microsoft.RotaryEmbedding (input, position_ids, cos_cache,
+  // sin_cache) and ai.onnx RotaryEmbedding of opset 23 (X, cos_cache,
+  // sin_cache, position_ids): a separate rotary before GroupQueryAttention
+  // (do_rotary = 0). The positions must be a graph input (the position ids
+  // the runtime gives as pos + t); the frequencies come from the tables.
+  if (isa<onnx::MS_RotaryEmbeddingOp, onnx::RotaryEmbeddingOp>(op)) {
+    bool microsoft = isa<onnx::MS_RotaryEmbeddingOp>(op);
+    Value positions = op->getOperand(microsoft ? 1 : 3);
+    Value cos = op->getOperand(microsoft ? 2 : 1);
+    Value sin = op->getOperand(microsoft ? 3 : 2);
+    if (isNone(positions) || !isa<BlockArgument>(positions))
+      return fail(op, "RotaryEmbedding's position ids must be a graph input "
+                      "(the positions of the call's tokens)");
+    if (floatAttr(op, "scale", 1.0) != 1.0 ||
+        intAttr(op, "is_packed_batching", 0) != 0)
+      return fail(op, "RotaryEmbedding with a scale or packed batching is "
+                      "not supported");
+    FailureOr<Value> x = activation(op->getOperand(0), op);
+    if (failed(x))
+      return failure();
+    int64_t width = cast<RankedTensorType>(x->getType()).getDimSize(1);
+    int64_t heads = intAttr(op, "num_heads", 0);
+    if (heads <= 0 || width % heads != 0)
+      return fail(op, "RotaryEmbedding on [batch, sequence, hidden] input "
+                      "needs num_heads dividing the hidden size");
+    int64_t headDim = width / heads;
+    FailureOr<SmallVector<double>> frequencies =
+        rotaryFrequencies(op, cos, sin);
+    if (failed(frequencies))
+      return failure();
+    int64_t rotaryDim = 2 * static_cast<int64_t>(frequencies->size());
+    int64_t declared = intAttr(op, "rotary_embedding_dim", 0);
+    if (rotaryDim > headDim || (declared != 0 && declared != rotaryDim))
+      return fail(op, "RotaryEmbedding's rotary_embedding_dim does not match "
+                      "its cos/sin tables and head size");
+    bool interleaved = intAttr(op, "interleaved", 0) != 0;
+    Value rope = RopeOp::create(
+        b_, loc, x->getType(), *x, pos_, b_.getI64IntegerAttr(headDim),
+        rotaryDim == headDim ? IntegerAttr() : b_.getI64IntegerAttr(rotaryDim),
+        b_.getF64FloatAttr(10000.0),
+        interleaved ? b_.getUnitAttr() : UnitAttr(), RopeScalingAttr(),
+        b_.getDenseF64ArrayAttr(*frequencies));
+    result(0, Raised::of(Raised::Activation, rope));
     return success();
   }
 

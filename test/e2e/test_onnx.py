@@ -46,6 +46,15 @@ CASES = {
                          {"dtype": "f16", "separate_qkv": True}),
     "interleaved_tied": (["--tie"], {"interleaved": True}),
     "mha_inline": (["--heads", "4"], {"inline": True}),
+    # com.microsoft RotaryEmbedding nodes before the attention (do_rotary=0).
+    "separate_rotary": (["--heads", "4", "--kv-heads", "2"],
+                        {"separate_qkv": True, "separate_rotary": True}),
+    "separate_rotary_interleaved": (["--heads", "4", "--kv-heads", "2"],
+                                    {"separate_qkv": True, "separate_rotary": True,
+                                     "interleaved": True}),
+    # Opset 23's RotaryEmbedding (the model at opset 23).
+    "onnx23_rotary": (["--heads", "4", "--kv-heads", "2"],
+                      {"separate_qkv": True, "separate_rotary": "onnx"}),
 }
 
 
@@ -70,6 +79,9 @@ def onnxruntime_greedy(path, prompt, steps):
     for _ in range(steps):
         feed = {"input_ids": feed_ids, "attention_mask": np.ones((1, len(ids)), np.int64),
                 **past}
+        if "position_ids" in inputs:
+            start = len(ids) - feed_ids.shape[1]
+            feed["position_ids"] = np.arange(start, len(ids), dtype=np.int64)[None, :]
         out = dict(zip(names, session.run(None, feed)))
         rows.append(out["logits"][0, -1])
         ids.append(int(np.argmax(rows[-1])))

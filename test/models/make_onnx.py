@@ -73,7 +73,13 @@ def quantize_nbits(weight, block, zero_points):
 
 
 def build(hf_dir, out, dtype="f32", separate_qkv=False, interleaved=False, inline=False,
-          positions=256, int4_block=0, zero_points=False, accuracy_level=0):
+          positions=256, int4_block=0, zero_points=False, accuracy_level=0,
+          separate_rotary=False):
+    """separate_rotary: RotaryEmbedding nodes on Q and K (with a position_ids
+    input) before a GroupQueryAttention with do_rotary = 0, as the builder
+    writes for attention kernels without fused rotary: com.microsoft's
+    (True or "ms") or opset 23's ("onnx"); needs separate_qkv."""
+    assert not separate_rotary or separate_qkv
     config, w = load(hf_dir)
     hidden = config["hidden_size"]
     heads = config["num_attention_heads"]
@@ -107,6 +113,9 @@ def build(hf_dir, out, dtype="f32", separate_qkv=False, interleaved=False, inlin
                                             ["batch_size", "sequence_length"]),
               helper.make_tensor_value_info("attention_mask", TensorProto.INT64,
                                             ["batch_size", "total_sequence_length"])]
+    if separate_rotary:
+        inputs.append(helper.make_tensor_value_info("position_ids", TensorProto.INT64,
+                                                    ["batch_size", "sequence_length"]))
     outputs = [helper.make_tensor_value_info("logits", TensorProto.FLOAT,
                                              ["batch_size", "sequence_length",
                                               config["vocab_size"]])]
@@ -171,6 +180,20 @@ def build(hf_dir, out, dtype="f32", separate_qkv=False, interleaved=False, inlin
             q = matmul(norm, p + "attn.q_proj.weight", q_w, f"l{i}_q")
             k = matmul(norm, p + "attn.k_proj.weight", k_w, f"l{i}_k")
             v = matmul(norm, p + "attn.v_proj.weight", v_w, f"l{i}_v")
+            if separate_rotary == "onnx":
+                q = node("RotaryEmbedding", [q, "cos_cache", "sin_cache", "position_ids"],
+                         [f"l{i}_q_rot"], num_heads=heads,
+                         interleaved=1 if interleaved else 0)
+                k = node("RotaryEmbedding", [k, "cos_cache", "sin_cache", "position_ids"],
+                         [f"l{i}_k_rot"], num_heads=kv_heads,
+                         interleaved=1 if interleaved else 0)
+            elif separate_rotary:
+                q = node("RotaryEmbedding", [q, "position_ids", "cos_cache", "sin_cache"],
+                         [f"l{i}_q_rot"], domain="com.microsoft", num_heads=heads,
+                         interleaved=1 if interleaved else 0)
+                k = node("RotaryEmbedding", [k, "position_ids", "cos_cache", "sin_cache"],
+                         [f"l{i}_k_rot"], domain="com.microsoft", num_heads=kv_heads,
+                         interleaved=1 if interleaved else 0)
             gqa_in = [q, k, v]
         else:
             qkv = matmul(norm, p + "attn.qkv_proj.weight",
@@ -181,7 +204,7 @@ def build(hf_dir, out, dtype="f32", separate_qkv=False, interleaved=False, inlin
                        "seqlens_k", "total_sequence_length", "cos_cache", "sin_cache"],
              [f"l{i}_attn", f"present.{i}.key", f"present.{i}.value"],
              domain="com.microsoft", num_heads=heads, kv_num_heads=kv_heads,
-             scale=1.0 / math.sqrt(head_dim), do_rotary=1,
+             scale=1.0 / math.sqrt(head_dim), do_rotary=0 if separate_rotary else 1,
              rotary_interleaved=1 if interleaved else 0, local_window_size=-1)
         o = matmul(f"l{i}_attn", p + "attn.o_proj.weight", w[p + "self_attn.o_proj.weight"],
                    f"l{i}_o")
@@ -226,7 +249,8 @@ def build(hf_dir, out, dtype="f32", separate_qkv=False, interleaved=False, inlin
         nodes[-1].output[0] = "logits"
 
     graph = helper.make_graph(nodes, "llama", inputs, outputs, inits)
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21),
+    opset = 23 if separate_rotary == "onnx" else 21
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset),
                                                     helper.make_opsetid("com.microsoft", 1)],
                               producer_name="llamac make_onnx.py")
     model.ir_version = 10
@@ -254,9 +278,12 @@ def main():
     p.add_argument("--int4-block", type=int, default=0,
                    help="write projections as MatMulNBits with this block size")
     p.add_argument("--zero-points", action="store_true", help="with --int4-block: asymmetric")
+    p.add_argument("--separate-rotary", choices=["ms", "onnx"],
+                   help="RotaryEmbedding nodes (com.microsoft, or opset 23's) "
+                        "instead of GQA's do_rotary")
     a = p.parse_args()
     build(a.hf_dir, a.out, a.dtype, a.separate_qkv, a.interleaved, a.inline, a.positions,
-          a.int4_block, a.zero_points)
+          a.int4_block, a.zero_points, separate_rotary=a.separate_rotary)
 
 
 if __name__ == "__main__":
