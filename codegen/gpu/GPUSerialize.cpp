@@ -164,6 +164,32 @@ llvm::Expected<std::string> readFile(llvm::StringRef path) {
   return (*buffer)->getBuffer().str();
 }
 
+/// Runs `tool` on `input` written to a temporary file: `args` with "IN" and
+/// "OUT" standing for the input's and a temporary output's paths. Returns
+/// the output's bytes; *log gets what the tool printed.
+llvm::Expected<std::string>
+runOnFile(llvm::StringRef tool, llvm::ArrayRef<llvm::StringRef> args,
+          llvm::StringRef input, llvm::StringRef inSuffix,
+          llvm::StringRef outSuffix, std::string *log) {
+  llvm::SmallString<128> in, out;
+  llvm::sys::fs::createTemporaryFile("llamac-kernels", inSuffix, in);
+  llvm::sys::fs::createTemporaryFile("llamac-kernels", outSuffix, out);
+  llvm::FileRemover removeIn(in), removeOut(out);
+  {
+    std::error_code ec;
+    llvm::raw_fd_ostream file(in, ec);
+    file << input;
+  }
+  llvm::SmallVector<llvm::StringRef> argv = {tool};
+  for (llvm::StringRef arg : args)
+    argv.push_back(arg == "IN" ? in.str() : arg == "OUT" ? out.str() : arg);
+  int code = runTool(tool, argv, log);
+  if (code != 0)
+    return llvm::createStringError(
+        llvm::formatv("{0} failed (exit {1}):\n{2}", tool, code, *log).str());
+  return readFile(out);
+}
+
 struct GPUSerializePass
     : public llamac::gpu::impl::LlamacGPUSerializeBase<GPUSerializePass> {
   using LlamacGPUSerializeBase::LlamacGPUSerializeBase;
@@ -292,24 +318,13 @@ LogicalResult GPUSerializePass::compileCUDA(ModuleOp device,
     if (chip == chips.front())
       images.push_back({LLAMAC_GPU_IMAGE_PTX, chip, ptx + '\0'});
 
-    llvm::SmallString<128> ptxPath, cubinPath;
-    llvm::sys::fs::createTemporaryFile("llamac-kernels", "ptx", ptxPath);
-    llvm::sys::fs::createTemporaryFile("llamac-kernels", "cubin", cubinPath);
-    llvm::FileRemover removePtx(ptxPath), removeCubin(cubinPath);
-    {
-      std::error_code ec;
-      llvm::raw_fd_ostream file(ptxPath, ec);
-      file << ptx;
-    }
     std::string arch = llvm::formatv("-arch=sm_{0}", chip).str();
     std::string output;
-    int code = runTool(ptxas,
-                       {ptxas, arch, "-O3", "-v", "--warn-on-spills", ptxPath,
-                        "-o", cubinPath},
-                       &output);
-    if (code != 0) {
-      fail(llvm::formatv("ptxas {0} failed (exit {1}):\n{2}", arch, code,
-                         output));
+    llvm::Expected<std::string> cubin = runOnFile(
+        ptxas, {arch, "-O3", "-v", "--warn-on-spills", "IN", "-o", "OUT"}, ptx,
+        "ptx", "cubin", &output);
+    if (!cubin) {
+      fail(llvm::toString(cubin.takeError()));
       return failure();
     }
     // "N bytes spill stores, M bytes spill loads" for each kernel.
@@ -319,11 +334,6 @@ LogicalResult GPUSerializePass::compileCUDA(ModuleOp device,
       if (line.contains("spill") && !line.contains(" 0 bytes spill stores, 0 "
                                                    "bytes spill loads"))
         spills += (line.trim() + "\n").str();
-    llvm::Expected<std::string> cubin = readFile(cubinPath);
-    if (!cubin) {
-      fail(llvm::toString(cubin.takeError()));
-      return failure();
-    }
     images.push_back({LLAMAC_GPU_IMAGE_CUBIN, chip, std::move(*cubin)});
   }
   if (!spills.empty())
@@ -352,24 +362,9 @@ LogicalResult GPUSerializePass::compileSPIRV(spirv::ModuleOp device,
                        spirvTranslator.getValue()));
     return failure();
   }
-  llvm::SmallString<128> spvPath, bcPath;
-  llvm::sys::fs::createTemporaryFile("llamac-kernels", "spv", spvPath);
-  llvm::sys::fs::createTemporaryFile("llamac-kernels", "bc", bcPath);
-  llvm::FileRemover removeSpv(spvPath), removeBc(bcPath);
-  {
-    std::error_code ec;
-    llvm::raw_fd_ostream file(spvPath, ec);
-    file << spirv;
-  }
   std::string output;
-  int code =
-      runTool(*translator, {*translator, "-r", spvPath, "-o", bcPath}, &output);
-  if (code != 0) {
-    fail(llvm::formatv("{0} -r failed (exit {1}):\n{2}", *translator, code,
-                       output));
-    return failure();
-  }
-  llvm::Expected<std::string> bitcode = readFile(bcPath);
+  llvm::Expected<std::string> bitcode = runOnFile(
+      *translator, {"-r", "IN", "-o", "OUT"}, spirv, "spv", "bc", &output);
   if (!bitcode) {
     fail(llvm::toString(bitcode.takeError()));
     return failure();

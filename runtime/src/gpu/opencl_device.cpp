@@ -120,36 +120,13 @@ public:
 
   bool write(Buffer *buffer, size_t offset, const void *data, size_t bytes,
              std::string *error) override {
-    auto *b = reinterpret_cast<OpenCLBuffer *>(buffer);
-    if (!inRange(b, offset, bytes, error))
-      return false;
-    if (!bytes)
-      return true;
-    // Non-blocking, then clFinish: PoCL 3.1's blocking transfers can
-    // deadlock with its worker threads after many kernels.
-    cl_event event = nullptr;
-    if (!check(EnqueueWriteBuffer(queue_, b->mem, CL_FALSE, offset, bytes, data,
-                                  0, nullptr, &event),
-               "clEnqueueWriteBuffer", error))
-      return false;
-    track({b}, event);
-    return check(Finish(queue_), "clFinish", error);
+    return copy(buffer, offset, const_cast<void *>(data), bytes,
+                /*toDevice=*/true, error);
   }
 
   bool read(Buffer *buffer, size_t offset, void *data, size_t bytes,
             std::string *error) override {
-    auto *b = reinterpret_cast<OpenCLBuffer *>(buffer);
-    if (!inRange(b, offset, bytes, error))
-      return false;
-    if (!bytes)
-      return true;
-    cl_event event = nullptr;
-    if (!check(EnqueueReadBuffer(queue_, b->mem, CL_FALSE, offset, bytes, data,
-                                 0, nullptr, &event),
-               "clEnqueueReadBuffer", error))
-      return false;
-    track({b}, event);
-    return check(Finish(queue_), "clFinish", error);
+    return copy(buffer, offset, data, bytes, /*toDevice=*/false, error);
   }
 
   bool load(const std::vector<Image> &images,
@@ -215,6 +192,30 @@ public:
   }
 
 private:
+  /// A copy between host memory and `buffer`, finished on return.
+  /// Non-blocking, then clFinish: PoCL 3.1's blocking transfers can
+  /// deadlock with its worker threads after many kernels.
+  bool copy(Buffer *buffer, size_t offset, void *data, size_t bytes,
+            bool toDevice, std::string *error) {
+    auto *b = reinterpret_cast<OpenCLBuffer *>(buffer);
+    if (!inRange(b, offset, bytes, error))
+      return false;
+    if (!bytes)
+      return true;
+    cl_event event = nullptr;
+    cl_int status = toDevice
+                        ? EnqueueWriteBuffer(queue_, b->mem, CL_FALSE, offset,
+                                             bytes, data, 0, nullptr, &event)
+                        : EnqueueReadBuffer(queue_, b->mem, CL_FALSE, offset,
+                                            bytes, data, 0, nullptr, &event);
+    if (!check(status,
+               toDevice ? "clEnqueueWriteBuffer" : "clEnqueueReadBuffer",
+               error))
+      return false;
+    track({b}, event);
+    return check(Finish(queue_), "clFinish", error);
+  }
+
   /// PoCL 3.1 remembers each buffer's last command's event without keeping
   /// it alive, and touches it when the buffer is next used: a buffer idle
   /// since an event was freed crashes it. Keep that event alive ourselves.
