@@ -225,7 +225,7 @@ LogicalResult GPUSerializePass::compileCUDA(ModuleOp device,
     if (!llvm::sys::fs::exists(path)) {
       fail(llvm::formatv("CUDA toolkit: '{0}' not found; the CUDA targets "
                          "need a CUDA toolkit (11.8 or newer) at "
-                         "/usr/local/cuda, $CUDA_HOME or --cuda-path",
+                         "$CUDA_HOME or /usr/local/cuda (not a Debian package)",
                          path));
       return failure();
     }
