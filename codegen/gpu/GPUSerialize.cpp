@@ -224,7 +224,7 @@ LogicalResult GPUSerializePass::compileCUDA(ModuleOp device,
   for (llvm::StringRef path : {libdevice.str(), ptxas.str()})
     if (!llvm::sys::fs::exists(path)) {
       fail(llvm::formatv("CUDA toolkit: '{0}' not found; the CUDA targets "
-                         "need a CUDA toolkit (11.8 or newer) at "
+                         "need a CUDA toolkit (12.0 or newer: PTX ISA 8.0) at "
                          "$CUDA_HOME or /usr/local/cuda (not a Debian package)",
                          path));
       return failure();
