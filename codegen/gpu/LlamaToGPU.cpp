@@ -1077,6 +1077,9 @@ LogicalResult GPULowering::emitAttention(AttentionOp op) {
   // threads switch to one feature each and accumulate the chunk's
   // probability-weighted values, reading each value row coalesced. One pass
   // over the keys and one over the values, O(1) barriers per chunk.
+  if (std::max(dk, dv) > 1024)
+    return op.emitError("GPU targets support head sizes up to 1024 (one "
+                        "workgroup thread per feature)");
   int64_t block = 128;
   while (block < std::max(dk, dv))
     block *= 2;
