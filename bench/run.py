@@ -14,7 +14,9 @@ and each number is the median over the repetitions:
   with 1 and 2 threads. Also llamac's compile time and peak RSS, the size of
   its executable without weights, each run's peak RSS, and the decode
   roofline: the memory read bandwidth measured here (bench/membw.c) divided by
-  the bytes of weights one decode step reads.
+  the bytes of weights one decode step reads. Bandwidth is measured before
+  every model and the highest measurement counts: on a shared host a
+  neighbour's load lowers some measurements, never raises them.
 
 Models: the real SmolLM2-135M-Instruct (Q4_1 as shipped, and its weights
 re-encoded as f32, q8_0 and q4_0), a random stories-110M-shaped model and a
@@ -244,7 +246,7 @@ def write_report(rows, compiles, bandwidth, mode, reps):
 
     header = (f"Machine: {cpu_model()}, {os.cpu_count()} cores; measured {stamp}; "
               f"mode {mode}, median of {reps} run(s) per cell, runs alternating "
-              f"between tools. Memory read bandwidth: "
+              f"between tools. Memory read bandwidth (highest measurement of the run): "
               + ", ".join(f"{t} thread(s) {bw:.1f} GB/s" for t, bw in sorted(bandwidth.items()))
               + f". Prompt {PROMPT_TOKENS} tokens, {DECODE_TOKENS} decoded. llama.cpp: "
               "llama-cpp-python built from source with native flags, AMX off, f16 KV "
@@ -370,10 +372,12 @@ def main():
     except ImportError:
         sys.exit("bench: llama-cpp-python is missing; run scripts/install-peers.sh")
 
-    bandwidth = {t: memory_bandwidth(t) for t in threads_list}
-    log(f"memory read bandwidth: {bandwidth}")
+    measured = {t: [] for t in threads_list}
     rows, compiles = [], {}
     for model, type_name in plan:
+        for t in threads_list:
+            measured[t].append(memory_bandwidth(t))
+        log(f"memory read bandwidth: {dict((t, v[-1]) for t, v in measured.items())}")
         path = smollm2_variant(type_name) if model == "smollm2" else random_variant(model, type_name)
         vocab = 49152 if model == "smollm2" else 32000
         exe, info = compile_llamac(path, f"{model}-{type_name}")
@@ -396,16 +400,19 @@ def main():
                 if onnx_path:
                     samples["onnxruntime"].append(run_onnxruntime(onnx_path, threads))
                     samples["llamac (onnx)"].append(run_llamac(onnx_exe, vocab, threads))
-            roof = bandwidth[threads] * 1e9 / bytes_per_token
             for tool, results in samples.items():
                 row = {"model": model, "type": type_name, "threads": threads, "tool": tool,
-                       "roofline_tok_s": roof}
+                       "bytes_per_token": bytes_per_token}
                 for key in ("decode_tok_s", "prefill_tok_s", "peak_rss_mb"):
                     row[key] = statistics.median(r[key] for r in results)
-                row["roofline_fraction"] = row["decode_tok_s"] / roof
                 rows.append(row)
                 log(f"  {tool:13s} {threads}T decode {row['decode_tok_s']:8.1f} "
                     f"prefill {row['prefill_tok_s']:8.1f} tok/s")
+    bandwidth = {t: max(v) for t, v in measured.items()}
+    log(f"memory read bandwidth, highest of {len(plan)} measurements: {bandwidth}")
+    for row in rows:
+        row["roofline_tok_s"] = bandwidth[row["threads"]] * 1e9 / row.pop("bytes_per_token")
+        row["roofline_fraction"] = row["decode_tok_s"] / row["roofline_tok_s"]
     mode = "quick" if a.quick else "full"
     if a.only or a.threads:
         mode = "partial"
