@@ -77,9 +77,10 @@ public:
   /// What to install when the target's runtime libraries are missing.
   virtual std::string setupHint() const { return ""; }
 
-  /// Whether the fusion passes (llama-fuse-*) run for this target; a target
-  /// whose kernels take only the unfused ops says no.
-  virtual bool supportsFusion() const { return true; }
+  /// Whether the fusion pass `pass` (llama-fuse-projections, -norm,
+  /// -swiglu, -residual, -rope) runs for this target: its kernels take the
+  /// fused ops that pass writes.
+  virtual bool supportsFusion(llvm::StringRef pass) const { return true; }
   /// The symbols the generated object exports to the runtime (everything
   /// else is internal).
   virtual std::vector<std::string> exportedSymbols() const {

@@ -46,9 +46,11 @@ public:
   std::string cpu() const override { return "generic"; }
   std::string features() const override { return ""; }
 
-  // Kernels read weights in their canonical rows, and each llama op is its
-  // own kernel: no packing, no fusion.
-  bool supportsFusion() const override { return false; }
+  // Kernels read weights in their canonical rows (no packing); of the
+  // fused forms they take the residual added as a product stores.
+  bool supportsFusion(llvm::StringRef pass) const override {
+    return pass == "llama-fuse-residual";
+  }
 
   void buildKernelPipeline(OpPassManager &pm) const override {
     pm.addPass(createConvertLlamaToGPU());

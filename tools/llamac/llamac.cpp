@@ -437,12 +437,16 @@ int compile(const char *argv0) {
     options.quantizeOutput = quantizeOutput;
     modelPasses.addPass(createLlamaQuantize(options));
   }
-  if (!noFusion && target->supportsFusion()) {
-    modelPasses.addPass(createLlamaFuseProjections());
-    modelPasses.addPass(createLlamaFuseNorm());
-    modelPasses.addPass(createLlamaFuseSwiGLU());
-    modelPasses.addPass(createLlamaFuseResidual());
-    modelPasses.addPass(createLlamaFuseRope());
+  if (!noFusion) {
+    std::pair<llvm::StringRef, std::unique_ptr<Pass> (*)()> fusions[] = {
+        {"llama-fuse-projections", createLlamaFuseProjections},
+        {"llama-fuse-norm", createLlamaFuseNorm},
+        {"llama-fuse-swiglu", createLlamaFuseSwiGLU},
+        {"llama-fuse-residual", createLlamaFuseResidual},
+        {"llama-fuse-rope", createLlamaFuseRope}};
+    for (auto &[name, create] : fusions)
+      if (target->supportsFusion(name))
+        modelPasses.addPass(create());
   }
   CodegenOptions codegenOptions;
   codegenOptions.int8Activations = activationPrecision == "int8";
