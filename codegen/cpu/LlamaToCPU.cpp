@@ -138,14 +138,6 @@ bool isPacked(Type type) {
   return qtensor && qtensor.getPacking() == WeightPacking::R16;
 }
 
-/// The key of a rotary table: ropes with equal frequencies share one table.
-std::vector<double> ropeFrequencies(RopeOp rope) {
-  std::vector<double> frequencies;
-  for (int64_t i = 0, e = rope.getRotaryDimOrHeadDim() / 2; i < e; ++i)
-    frequencies.push_back(rope.getFrequency(i));
-  return frequencies;
-}
-
 class ForwardLowering {
 public:
   ForwardLowering(ModuleOp module, func::FuncOp forward,
@@ -374,7 +366,8 @@ LogicalResult ForwardLowering::plan() {
                                "computed in @forward");
       buffers_[slice.getResult()] = {Home::Slice, -1, 0, slice.getSource()};
     } else if (auto rope = dyn_cast<RopeOp>(op)) {
-      auto [it, inserted] = ropeTables_.try_emplace(ropeFrequencies(rope), -1);
+      auto [it, inserted] =
+          ropeTables_.try_emplace(rope.getAllFrequencies(), -1);
       if (inserted)
         it->second = plan_.add(/*perToken=*/true,
                                rope.getRotaryDimOrHeadDim() * 4, step);
@@ -691,7 +684,7 @@ void ForwardLowering::emitOp(Operation *op) {
     Value out = bufferOf(rope.getResult());
     int64_t rotaryDim = rope.getRotaryDimOrHeadDim();
     Value tableView =
-        ropeTable(rope, ropeFrequencies(rope), rope.getPosition());
+        ropeTable(rope, rope.getAllFrequencies(), rope.getPosition());
     call(kernels_.rope(rope.getInput().getType().getDimSize(1),
                        rope.getHeadDim(), rotaryDim, rope.getInterleaved()),
          rowsOf(x), {rowsOf(x), x, tableView, out});

@@ -14,6 +14,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "codegen/LLVMEmit.h"
 #include "codegen/gpu/Passes.h"
 #include "llamac/rt.h"
 
@@ -33,12 +34,10 @@
 #include "mlir/Target/SPIRV/Serialization.h"
 
 #include "llvm/ADT/StringSet.h"
-#include "llvm/IR/LegacyPassManager.h"
 #include "llvm/IR/Module.h"
 #include "llvm/IRReader/IRReader.h"
 #include "llvm/Linker/Linker.h"
 #include "llvm/MC/TargetRegistry.h"
-#include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
 #include "llvm/Support/FormatVariadic.h"
@@ -46,7 +45,6 @@
 #include "llvm/Support/Path.h"
 #include "llvm/Support/Program.h"
 #include "llvm/Support/SourceMgr.h"
-#include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 #include "llvm/TargetParser/Triple.h"
 #include "llvm/Transforms/Utils/Cloning.h"
@@ -230,10 +228,7 @@ LogicalResult GPUSerializePass::compileCUDA(ModuleOp device,
       return failure();
     }
 
-  llvm::InitializeAllTargetInfos();
-  llvm::InitializeAllTargets();
-  llvm::InitializeAllTargetMCs();
-  llvm::InitializeAllAsmPrinters();
+  llamac::initializeLLVMTargets();
 
   llvm::LLVMContext llvmContext;
   std::unique_ptr<llvm::Module> module =
@@ -284,37 +279,21 @@ LogicalResult GPUSerializePass::compileCUDA(ModuleOp device,
         function.getCallingConv() != llvm::CallingConv::PTX_Kernel)
       function.setLinkage(llvm::GlobalValue::InternalLinkage);
 
-  {
-    llvm::LoopAnalysisManager loops;
-    llvm::FunctionAnalysisManager functions;
-    llvm::CGSCCAnalysisManager cgscc;
-    llvm::ModuleAnalysisManager modules;
-    llvm::PassBuilder builder(first.get());
-    builder.registerModuleAnalyses(modules);
-    builder.registerCGSCCAnalyses(cgscc);
-    builder.registerFunctionAnalyses(functions);
-    builder.registerLoopAnalyses(loops);
-    builder.crossRegisterProxies(loops, functions, cgscc, modules);
-    builder.buildPerModuleDefaultPipeline(llvm::OptimizationLevel::O3)
-        .run(*module, modules);
-  }
+  llamac::optimizeLLVMIR(*module, *first);
 
   std::string spills;
   for (int64_t chip : chips) {
     std::unique_ptr<llvm::TargetMachine> machine = machineFor(chip);
     std::unique_ptr<llvm::Module> copy = llvm::CloneModule(*module);
-    std::string ptx;
-    {
-      llvm::raw_string_ostream os(ptx);
-      llvm::buffer_ostream out(os);
-      llvm::legacy::PassManager passes;
-      if (machine->addPassesToEmitFile(passes, out, nullptr,
-                                       llvm::CodeGenFileType::AssemblyFile)) {
-        fail("the NVPTX backend cannot emit PTX");
-        return failure();
-      }
-      passes.run(*copy);
+    llvm::SmallString<0> text;
+    llvm::raw_svector_ostream out(text);
+    if (llvm::Error e = llamac::emitMachineCode(
+            *copy, *machine, llvm::CodeGenFileType::AssemblyFile, out)) {
+      fail("the NVPTX backend cannot emit PTX: " +
+           llvm::toString(std::move(e)));
+      return failure();
     }
+    std::string ptx = text.str().str();
     if (chip == chips.front())
       images.push_back({LLAMAC_GPU_IMAGE_PTX, chip, ptx + '\0'});
 

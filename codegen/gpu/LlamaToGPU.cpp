@@ -659,9 +659,7 @@ LogicalResult GPULowering::plan() {
                                "rows of a 2-D activation");
       sliceOf_[slice.getResult()] = slice.getSource();
     } else if (auto rope = dyn_cast<RopeOp>(op)) {
-      std::vector<double> frequencies;
-      for (int64_t i = 0, e = rope.getRotaryDimOrHeadDim() / 2; i < e; ++i)
-        frequencies.push_back(rope.getFrequency(i));
+      std::vector<double> frequencies = rope.getAllFrequencies();
       auto [it, inserted] = ropeTables_.try_emplace(frequencies, -1);
       // The host fills the table before the first launch: it is live
       // from the start.

@@ -243,6 +243,13 @@ double RopeOp::getFrequency(int64_t i) {
   return frequency;
 }
 
+std::vector<double> RopeOp::getAllFrequencies() {
+  std::vector<double> frequencies;
+  for (int64_t i = 0, e = getRotaryDimOrHeadDim() / 2; i < e; ++i)
+    frequencies.push_back(getFrequency(i));
+  return frequencies;
+}
+
 //===----------------------------------------------------------------------===//
 // AttentionOp
 //===----------------------------------------------------------------------===//

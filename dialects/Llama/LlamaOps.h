@@ -23,6 +23,8 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include <vector>
+
 #include "dialects/Llama/LlamaEnums.h.inc"
 
 #define GET_ATTRDEF_CLASSES

@@ -268,6 +268,8 @@ def Llama_RopeOp : Llama_Op<"rope",
     }
     /// The inverse frequency of pair `i`, scaling applied.
     double getFrequency(int64_t i);
+    /// All `rotary_dim / 2` of them (the key of a shared cos/sin table).
+    std::vector<double> getAllFrequencies();
   }];
 }
 

@@ -15,6 +15,7 @@
 #include "llamac/blob.h"
 #include "llamac/llamac.h"
 #include "llamac/rt.h"
+#include "sampler.h"
 #include "thread_pool.h"
 #include "tokenizer.h"
 
@@ -494,11 +495,7 @@ int llamac_forward_greedy(llamac_model *model, const int32_t *tokens,
   }
   if (int status = llamac_forward(model, tokens, n_tokens, pos, logits))
     return status;
-  int32_t best = 0;
-  for (int32_t i = 1; i < model->header->vocab_size; ++i)
-    if (logits[i] > logits[best])
-      best = i;
-  *out_token = best;
+  *out_token = llamac::runtime::argmax(logits, model->header->vocab_size);
   return LLAMAC_OK;
 }
 

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "sampler.h"
 #include "llamac/llamac.h"
 
 #include <algorithm>
@@ -43,10 +44,12 @@ float next_uniform(uint64_t *state) {
   return static_cast<float>(next_random(state) >> 40) / 16777216.0f;
 }
 
+} // namespace
+
 /// The index of the largest logit, the lowest on ties (NaNs never win).
 /// Eight running maxima keep the compares independent; a second pass finds
 /// the first index holding the maximum.
-int32_t argmax(const float *logits, int32_t n) {
+int32_t llamac::runtime::argmax(const float *logits, int32_t n) {
   float lanes[8];
   for (float &lane : lanes)
     lane = logits[0];
@@ -64,8 +67,6 @@ int32_t argmax(const float *logits, int32_t n) {
       return i;
   return 0; // every logit is NaN
 }
-
-} // namespace
 
 extern "C" {
 
@@ -97,12 +98,12 @@ int32_t llamac_sampler_sample(llamac_sampler *sampler, const float *logits) {
   const llamac_sampler_options &opt = sampler->options;
   int32_t n = sampler->vocab_size;
   if (opt.temperature == 0.0f)
-    return argmax(logits, n);
+    return llamac::runtime::argmax(logits, n);
 
   // Unnormalised softmax of logits / temperature over the whole vocabulary.
   std::vector<float> &probability = sampler->probability;
   probability.resize(n);
-  float max_logit = logits[argmax(logits, n)];
+  float max_logit = logits[llamac::runtime::argmax(logits, n)];
   double total = 0.0;
   for (int32_t i = 0; i < n; ++i) {
     probability[i] = std::exp((logits[i] - max_logit) / opt.temperature);
