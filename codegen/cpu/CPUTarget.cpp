@@ -46,6 +46,14 @@ public:
     isa_ = isa;
     return *this;
   }
+  /// Scalable vectors (SVE, RVV): the streaming kernels are vector-length
+  /// agnostic (KernelOptions::scalable); `half`: scalable f16/bf16 vectors
+  /// are legal on this ISA.
+  CPUTarget &scalable(bool half) {
+    scalable_ = true;
+    scalableHalf_ = half;
+    return *this;
+  }
   /// A cross target: its runtime comes from lib/<crossTriple>/ and the
   /// executable is linked statically for it.
   CPUTarget &cross(std::string crossTriple, unsigned vscale,
@@ -58,8 +66,8 @@ public:
 
   llvm::StringRef name() const override { return name_; }
   std::string description() const override {
-    return llvm::formatv("{0} ({1}, {2}-lane f32 vectors{3})", description_,
-                         cpu_, vectorWidth_,
+    return llvm::formatv("{0} ({1}, {2}{3}-lane f32 vectors{4})", description_,
+                         cpu_, scalable_ ? "vscale x " : "", vectorWidth_,
                          int8Dot_ ? ", AVX-512 VNNI int8 dot products" : "");
   }
   std::string triple() const override { return triple_; }
@@ -72,7 +80,10 @@ public:
     // 8-bit dot products, quantized weights too, for linearInt8.
     LlamaPackWeightsOptions packOptions;
     packOptions.packing = llama::WeightPacking::R16;
-    packOptions.dense = true;
+    // With scalable vectors float weights keep their rows: the 16-row
+    // interleave is a fixed lane count, the row-wise dot products stream
+    // with any vector length.
+    packOptions.dense = !scalable_;
     // Without them quantized weights keep their rows (decoded in
     // registers by the f32 kernels).
     packOptions.quantized = int8Dot_ && options.int8Activations;
@@ -86,6 +97,8 @@ public:
     // registers; with 16, 2 tokens x 4 rows keeps 8 + 6 in registers.
     options.tokenTile = vectorRegisters_ >= 32 ? 4 : 2;
     options.rowTile = 4;
+    options.scalable = scalable_;
+    options.scalableHalf = scalableHalf_;
     pm.addPass(createConvertLlamaToCPU(options));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -136,6 +149,7 @@ private:
   std::string name_, description_, triple_, cpu_, features_;
   int64_t vectorWidth_, vectorRegisters_;
   bool int8Dot_;
+  bool scalable_ = false, scalableHalf_ = true;
   std::string cross_, packages_;
   unsigned vscale_ = 0;
   int64_t isa_ = 0;
@@ -205,11 +219,11 @@ void llamac::cpu::registerCPUTargets(TargetRegistry &registry) {
         .needs(LLAMAC_ISA_AVX2 | LLAMAC_ISA_AVX512 | LLAMAC_ISA_AVX512_VNNI);
   }
 
-  // Cross targets, run here under qemu-user (docs/adding-a-backend.md). The
-  // kernels are fixed-width vector code: NEON's 4 lanes; on SVE and RVV 8
-  // lanes (256 bits), which LLVM lowers to SVE (with vscale_range fixed at
-  // 2: the code needs 256-bit SVE) and to RVV instructions (VLEN >= 128,
-  // LMUL 2 groups).
+  // Cross targets, run here under qemu-user (docs/adding-a-backend.md).
+  // NEON: fixed 4-lane vectors. SVE and RVV: vector-length agnostic code,
+  // the streaming kernels on vector<[4]xf32> (one SVE register of any
+  // length; an RVV LMUL-2 group of any VLEN) and the fixed-lane kernels on
+  // 4 lanes, which every SVE (as NEON) and every RVV (VLEN >= 128) holds.
   std::string arm64 = "libc6-dev-arm64-cross libstdc++-12-dev-arm64-cross";
   std::string riscv64 =
       "libc6-dev-riscv64-cross libstdc++-12-dev-riscv64-cross";
@@ -223,13 +237,16 @@ void llamac::cpu::registerCPUTargets(TargetRegistry &registry) {
   crossTarget("aarch64-neon", "AArch64 Linux with NEON (Neoverse N1)",
               "aarch64-unknown-linux-gnu", "neoverse-n1", "+neon", 4, 32)
       .cross("aarch64-linux-gnu", 0, arm64);
-  crossTarget("aarch64-sve", "AArch64 Linux with 256-bit SVE (Neoverse V1)",
-              "aarch64-unknown-linux-gnu", "neoverse-v1", "+sve", 8, 32)
-      .cross("aarch64-linux-gnu", 2, arm64)
+  crossTarget("aarch64-sve",
+              "AArch64 Linux with SVE of any vector length (Neoverse V1)",
+              "aarch64-unknown-linux-gnu", "neoverse-v1", "+sve", 4, 32)
+      .scalable(/*half=*/true)
+      .cross("aarch64-linux-gnu", 0, arm64)
       .needs(LLAMAC_ISA_SVE);
   crossTarget("riscv64-rvv", "RISC-V 64 Linux with V and Zfhmin (RVA22 + V)",
               "riscv64-unknown-linux-gnu", "generic-rv64",
-              "+64bit,+m,+a,+f,+d,+c,+v,+zfhmin", 8, 16)
+              "+64bit,+m,+a,+f,+d,+c,+v,+zfhmin", 4, 16)
+      .scalable(/*half=*/false)
       .cross("riscv64-linux-gnu", 0, riscv64)
       .needs(LLAMAC_ISA_RVV);
 }

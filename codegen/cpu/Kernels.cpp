@@ -51,13 +51,33 @@ Value f32Constant(ImplicitLocOpBuilder &b, double value) {
                                         APFloat(static_cast<float>(value)));
 }
 
-Value splat(ImplicitLocOpBuilder &b, Value scalar, int64_t width) {
-  return vector::BroadcastOp::create(
-      b, VectorType::get({width}, scalar.getType()), scalar);
+/// The lanes of a vector: `n`, or n x vscale for a scalable vector (SVE,
+/// RVV), whose count is only known when the code runs. Fixed counts convert
+/// implicitly, so helpers take either.
+struct Lanes {
+  Lanes(int64_t n) : n(n) {}
+  Lanes(int64_t n, bool scalable) : n(n), scalable(scalable) {}
+  VectorType of(Type element) const {
+    return VectorType::get({n}, element, {scalable});
+  }
+  int64_t n;
+  bool scalable = false;
+};
+
+/// The number of lanes as an index: n, or n x vscale.
+Value laneCount(ImplicitLocOpBuilder &b, Lanes lanes) {
+  Value n = index(b, lanes.n);
+  if (!lanes.scalable)
+    return n;
+  return arith::MulIOp::create(b, n, vector::VectorScaleOp::create(b));
 }
 
-Value zeroVector(ImplicitLocOpBuilder &b, int64_t width) {
-  auto type = VectorType::get({width}, b.getF32Type());
+Value splat(ImplicitLocOpBuilder &b, Value scalar, Lanes lanes) {
+  return vector::BroadcastOp::create(b, lanes.of(scalar.getType()), scalar);
+}
+
+Value zeroVector(ImplicitLocOpBuilder &b, Lanes lanes) {
+  auto type = lanes.of(b.getF32Type());
   return arith::ConstantOp::create(b, type, b.getZeroAttr(type));
 }
 
@@ -86,17 +106,17 @@ SmallVector<Value> forAccumulate(ImplicitLocOpBuilder &b, Value lb, Value ub,
   return SmallVector<Value>(loop.getResults());
 }
 
-Value mask(ImplicitLocOpBuilder &b, int64_t width, Value count) {
-  return vector::CreateMaskOp::create(
-      b, VectorType::get({width}, b.getI1Type()), ValueRange{count});
+Value mask(ImplicitLocOpBuilder &b, Lanes lanes, Value count) {
+  return vector::CreateMaskOp::create(b, lanes.of(b.getI1Type()),
+                                      ValueRange{count});
 }
 
-/// Loads `width` consecutive elements (along the last index) as f32. Lanes
+/// Loads `lanes` consecutive elements (along the last index) as f32. Lanes
 /// outside `laneMask`, when given, read zero and touch no memory.
 Value loadF32(ImplicitLocOpBuilder &b, Value memref, ValueRange indices,
-              int64_t width, Value laneMask = {}) {
+              Lanes lanes, Value laneMask = {}) {
   Type element = cast<MemRefType>(memref.getType()).getElementType();
-  auto type = VectorType::get({width}, element);
+  auto type = lanes.of(element);
   Value value;
   if (laneMask) {
     Value zero = arith::ConstantOp::create(b, type, b.getZeroAttr(type));
@@ -106,8 +126,7 @@ Value loadF32(ImplicitLocOpBuilder &b, Value memref, ValueRange indices,
     value = vector::LoadOp::create(b, type, memref, indices);
   }
   if (!element.isF32())
-    value = arith::ExtFOp::create(b, VectorType::get({width}, b.getF32Type()),
-                                  value);
+    value = arith::ExtFOp::create(b, lanes.of(b.getF32Type()), value);
   return value;
 }
 
@@ -117,27 +136,58 @@ void storeF32(ImplicitLocOpBuilder &b, Value value, Value memref,
   Type element = cast<MemRefType>(memref.getType()).getElementType();
   if (!element.isF32())
     value = arith::TruncFOp::create(
-        b,
-        VectorType::get(cast<VectorType>(value.getType()).getShape(), element),
-        value);
+        b, cast<VectorType>(value.getType()).clone(element), value);
   if (laneMask)
     vector::MaskedStoreOp::create(b, memref, indices, laneMask, value);
   else
     vector::StoreOp::create(b, value, memref, indices);
 }
 
-/// Visits [0, n) in vectors of `width` lanes: full vectors first, then one
-/// masked vector for the remainder. body(b, offset, mask-or-null).
-void vectorLoop(ImplicitLocOpBuilder &b, int64_t n, int64_t width,
-                function_ref<void(ImplicitLocOpBuilder &, Value, Value)> body) {
-  int64_t full = n / width * width;
+/// Accumulates over [0, n) in vectors of `lanes`: full vectors first, then
+/// one masked vector for the remainder. body(b, offset, carried,
+/// mask-or-null). With scalable vectors the split is computed at run time
+/// and the remainder may be empty (an all-false mask touches no memory).
+SmallVector<Value>
+vectorAccumulate(ImplicitLocOpBuilder &b, int64_t n, Lanes lanes,
+                 ValueRange init,
+                 function_ref<SmallVector<Value>(ImplicitLocOpBuilder &, Value,
+                                                 ValueRange, Value)>
+                     body) {
+  SmallVector<Value> acc(init.begin(), init.end());
+  auto loop = [&](Value full, Value step) {
+    acc = forAccumulate(
+        b, index(b, 0), full, step, acc,
+        [&](ImplicitLocOpBuilder &b, Value k, ValueRange carried) {
+          return body(b, k, carried, Value());
+        });
+  };
+  if (lanes.scalable) {
+    Value step = laneCount(b, lanes);
+    Value total = index(b, n);
+    Value full =
+        arith::SubIOp::create(b, total, arith::RemUIOp::create(b, total, step));
+    loop(full, step);
+    return body(b, full, acc,
+                mask(b, lanes, arith::SubIOp::create(b, total, full)));
+  }
+  int64_t full = n / lanes.n * lanes.n;
   if (full > 0)
-    forEach(b, index(b, 0), index(b, full), index(b, width),
-            [&](ImplicitLocOpBuilder &ib, Value offset) {
-              body(ib, offset, Value());
-            });
-  if (n % width)
-    body(b, index(b, full), mask(b, width, index(b, n % width)));
+    loop(index(b, full), index(b, lanes.n));
+  if (n % lanes.n)
+    acc = body(b, index(b, full), acc, mask(b, lanes, index(b, n % lanes.n)));
+  return acc;
+}
+
+/// Visits [0, n) in vectors of `lanes` as vectorAccumulate does, carrying
+/// nothing. body(b, offset, mask-or-null).
+void vectorLoop(ImplicitLocOpBuilder &b, int64_t n, Lanes lanes,
+                function_ref<void(ImplicitLocOpBuilder &, Value, Value)> body) {
+  vectorAccumulate(
+      b, n, lanes, {},
+      [&](ImplicitLocOpBuilder &b, Value offset, ValueRange, Value laneMask) {
+        body(b, offset, laneMask);
+        return SmallVector<Value>();
+      });
 }
 
 /// For each row group in [begin, end): `tile(b, group, t0, count)` over
@@ -173,6 +223,17 @@ int64_t dividingWidth(int64_t n, int64_t maxWidth) {
   while (width * 2 <= maxWidth && n % (width * 2) == 0)
     width *= 2;
   return width;
+}
+
+/// The lanes of the streaming kernels' vectors when they read memory of
+/// the given element types: scalable where the target allows it.
+Lanes streamingLanes(const KernelOptions &options, ArrayRef<Type> memory) {
+  bool scalable = options.scalable;
+  if (!options.scalableHalf)
+    for (Type element : memory)
+      if (element.isF16() || element.isBF16())
+        scalable = false;
+  return Lanes(options.vectorWidth, scalable);
 }
 
 std::string typeName(Type type) {
@@ -335,6 +396,11 @@ Kernel KernelCache::linear(const WeightLayout &layout, Type biasElement,
   int64_t width = options_.vectorWidth, tokenTile = options_.tokenTile,
           rowTile = options_.rowTile;
   Type f32 = Float32Type::get(context);
+  // Dense rows stream with the target's vectors; GGML blocks decode into
+  // fixed lanes (32 values per block).
+  Lanes lanes = format == WeightFormat::Dense
+                    ? streamingLanes(options_, {weight.getElementType()})
+                    : Lanes(width);
   std::string name =
       llvm::formatv("linear_{0}_{1}x{2}{3}{4}", weightName(layout), rows, cols,
                     hasBias ? "_bias" : "", residual ? "_residual" : "");
@@ -368,16 +434,16 @@ Kernel KernelCache::linear(const WeightLayout &layout, Type biasElement,
                       Value laneMask) {
         SmallVector<Value> xs, ws, next;
         for (int64_t i = 0; i < mt; ++i)
-          xs.push_back(loadF32(b, x, {tokenIndex[i], k}, width, laneMask));
+          xs.push_back(loadF32(b, x, {tokenIndex[i], k}, lanes, laneMask));
         for (int64_t j = 0; j < nt; ++j)
-          ws.push_back(loadF32(b, w, {rowIndex[j], k}, width, laneMask));
+          ws.push_back(loadF32(b, w, {rowIndex[j], k}, lanes, laneMask));
         for (int64_t i = 0; i < mt; ++i)
           for (int64_t j = 0; j < nt; ++j)
             next.push_back(
                 vector::FMAOp::create(b, xs[i], ws[j], acc[i * nt + j]));
         return next;
       };
-      SmallVector<Value> acc(mt * nt, zeroVector(b, width));
+      SmallVector<Value> acc(mt * nt, zeroVector(b, lanes));
       if (format != WeightFormat::Dense) {
         // One block of 32 per step: decode each weight row's block once,
         // use it for every token of the tile.
@@ -402,16 +468,7 @@ Kernel KernelCache::linear(const WeightLayout &layout, Type biasElement,
               return next;
             });
       } else {
-        int64_t full = cols / width * width;
-        if (full > 0)
-          acc = forAccumulate(
-              b, index(b, 0), index(b, full), index(b, width), acc,
-              [&](ImplicitLocOpBuilder &b, Value k, ValueRange carried) {
-                return step(b, k, carried, Value());
-              });
-        if (cols % width)
-          acc = step(b, index(b, full), acc,
-                     mask(b, width, index(b, cols % width)));
+        acc = vectorAccumulate(b, cols, lanes, acc, step);
       }
       for (int64_t i = 0; i < mt; ++i)
         for (int64_t j = 0; j < nt; ++j) {
@@ -611,9 +668,10 @@ Kernel KernelCache::embedding(const WeightLayout &layout) {
                 });
         return;
       }
-      vectorLoop(b, features, width,
+      Lanes lanes = streamingLanes(options_, {table.getElementType()});
+      vectorLoop(b, features, lanes,
                  [&](ImplicitLocOpBuilder &b, Value d, Value laneMask) {
-                   storeF32(b, loadF32(b, tableRef, {id, d}, width, laneMask),
+                   storeF32(b, loadF32(b, tableRef, {id, d}, lanes, laneMask),
                             y, {t, d}, laneMask);
                  });
     });
@@ -629,22 +687,15 @@ Kernel KernelCache::embedding(const WeightLayout &layout) {
 /// the quantizer's norm prologue, so fused and unfused give the same bits.
 static void rmsNormRow(ImplicitLocOpBuilder &b, Value x, Value tIn,
                        Value weight, Value y, Value tOut, int64_t features,
-                       int64_t width, double epsilon) {
+                       Lanes width, double epsilon) {
   // sum_i x[t, i]^2
-  SmallVector<Value> acc = {zeroVector(b, width)};
-  int64_t full = features / width * width;
-  if (full > 0)
-    acc = forAccumulate(
-        b, index(b, 0), index(b, full), index(b, width), acc,
-        [&](ImplicitLocOpBuilder &b, Value i, ValueRange carried) {
-          Value v = loadF32(b, x, {tIn, i}, width);
-          return SmallVector<Value>{vector::FMAOp::create(b, v, v, carried[0])};
-        });
-  if (features % width) {
-    Value v = loadF32(b, x, {tIn, index(b, full)}, width,
-                      mask(b, width, index(b, features % width)));
-    acc[0] = vector::FMAOp::create(b, v, v, acc[0]);
-  }
+  SmallVector<Value> acc = vectorAccumulate(
+      b, features, width, {zeroVector(b, width)},
+      [&](ImplicitLocOpBuilder &b, Value i, ValueRange carried,
+          Value laneMask) {
+        Value v = loadF32(b, x, {tIn, i}, width, laneMask);
+        return SmallVector<Value>{vector::FMAOp::create(b, v, v, carried[0])};
+      });
   // 1 / sqrt(mean + eps)
   Value mean = arith::MulFOp::create(b, sumLanes(b, acc[0]),
                                      f32Constant(b, 1.0 / features));
@@ -666,11 +717,11 @@ static void rmsNormRow(ImplicitLocOpBuilder &b, Value x, Value tIn,
 Kernel KernelCache::rmsNorm(int64_t features, Type weightElement,
                             double epsilon) {
   MLIRContext *context = module_.getContext();
-  int64_t width = options_.vectorWidth;
+  Lanes width = streamingLanes(options_, {weightElement});
   Type f32 = Float32Type::get(context);
   std::string name = llvm::formatv("rms_norm_{0}", features);
   std::string key =
-      llvm::formatv("{0}:{1}:{2}:{3}", name, width, typeName(weightElement),
+      llvm::formatv("{0}:{1}:{2}:{3}", name, width.n, typeName(weightElement),
                     llvm::utohexstr(llvm::bit_cast<uint64_t>(epsilon)));
   MemRefType rowsF32 = rowsType(context, features, f32);
   SmallVector<Type> args = {IndexType::get(context), rowsF32,
@@ -819,12 +870,12 @@ Kernel KernelCache::rope(int64_t features, int64_t headDim, int64_t rotaryDim,
 Kernel KernelCache::cacheWrite(MemRefType cache) {
   MLIRContext *context = module_.getContext();
   int64_t kvHeads = cache.getDimSize(1), headDim = cache.getDimSize(3);
-  int64_t width = options_.vectorWidth;
+  Lanes width = streamingLanes(options_, {cache.getElementType()});
   Type f32 = Float32Type::get(context);
   std::string name =
       llvm::formatv("cache_write_{0}x{1}x{2}x{3}", cache.getDimSize(0), kvHeads,
                     cache.getDimSize(2), headDim);
-  std::string key = llvm::formatv("{0}:{1}:{2}", name, width,
+  std::string key = llvm::formatv("{0}:{1}:{2}", name, width.n,
                                   typeName(cache.getElementType()));
   SmallVector<Type> args = {IndexType::get(context), IndexType::get(context),
                             IndexType::get(context),
@@ -949,13 +1000,13 @@ Kernel KernelCache::attention(int64_t heads, MemRefType kCache,
   int64_t contextLength = kCache.getDimSize(2) * keyBlock;
   int64_t keyDim = kCache.getDimSize(3), valueDim = vCache.getDimSize(3);
   int64_t group = heads / kvHeads;
-  int64_t width = options_.vectorWidth;
-  int64_t valueWidth = dividingWidth(valueDim, width);
+  Lanes width = streamingLanes(options_, {});
+  int64_t valueWidth = dividingWidth(valueDim, options_.vectorWidth);
   Type f32 = Float32Type::get(context);
   std::string name = llvm::formatv("attention_h{0}_g{1}_d{2}_c{3}", heads,
                                    kvHeads, keyDim, contextLength);
   std::string key =
-      llvm::formatv("{0}:{1}:{2}:{3}", name, valueDim, width,
+      llvm::formatv("{0}:{1}:{2}:{3}", name, valueDim, width.n,
                     llvm::utohexstr(llvm::bit_cast<uint64_t>(scale)));
   SmallVector<Type> args = {IndexType::get(context),
                             IndexType::get(context),
@@ -978,8 +1029,10 @@ Kernel KernelCache::attention(int64_t heads, MemRefType kCache,
       Value keys = arith::AddIOp::create(b, arith::AddIOp::create(b, pos, t),
                                          index(b, 1));
       Value qBase = arith::MulIOp::create(b, h, index(b, keyDim));
-      Value fullKeys = arith::MulIOp::create(
-          b, arith::DivUIOp::create(b, keys, index(b, width)), index(b, width));
+      // The softmax streams the row of scores with the target's vectors.
+      Value step = laneCount(b, width);
+      Value fullKeys =
+          arith::SubIOp::create(b, keys, arith::RemUIOp::create(b, keys, step));
 
       // s_j = scale * q . k_j, one tile of B keys at a time: the key
       // cache stores each tile dimension-major, so one vector load holds
@@ -1046,7 +1099,7 @@ Kernel KernelCache::attention(int64_t heads, MemRefType kCache,
         return arith::AddFOp::create(b, acc, p);
       };
       Value sum = forAccumulate(
-          b, index(b, 0), fullKeys, index(b, width), {zeroVector(b, width)},
+          b, index(b, 0), fullKeys, step, {zeroVector(b, width)},
           [&](ImplicitLocOpBuilder &b, Value j, ValueRange carried) {
             return SmallVector<Value>{expStep(b, j, carried[0], Value())};
           })[0];
@@ -1112,7 +1165,7 @@ using Elementwise =
 } // namespace
 
 static void elementwiseBody(ImplicitLocOpBuilder &b, Value begin, Value end,
-                            ValueRange a, int64_t features, int64_t width,
+                            ValueRange a, int64_t features, Lanes width,
                             Elementwise fn) {
   Value lhs = a[1], rhs = a[2], y = a[3];
   forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value t) {
@@ -1127,7 +1180,7 @@ static void elementwiseBody(ImplicitLocOpBuilder &b, Value begin, Value end,
 
 /// silu(g) * u = g / (1 + exp(-g)) * u, one vector.
 static Value swigluVector(ImplicitLocOpBuilder &b, Value gate, Value up,
-                          int64_t width) {
+                          Lanes width) {
   Value one = splat(b, f32Constant(b, 1.0), width);
   Value e = math::ExpOp::create(b, arith::NegFOp::create(b, gate));
   Value silu = arith::DivFOp::create(b, gate, arith::AddFOp::create(b, one, e));
@@ -1136,7 +1189,7 @@ static Value swigluVector(ImplicitLocOpBuilder &b, Value gate, Value up,
 
 /// y[tOut, :] = silu(gate[tIn, :]) * up[tIn, :]; shared like rmsNormRow.
 static void swigluRow(ImplicitLocOpBuilder &b, Value gate, Value up, Value tIn,
-                      Value y, Value tOut, int64_t features, int64_t width) {
+                      Value y, Value tOut, int64_t features, Lanes width) {
   vectorLoop(b, features, width,
              [&](ImplicitLocOpBuilder &b, Value i, Value laneMask) {
                Value g = loadF32(b, gate, {tIn, i}, width, laneMask);
@@ -1148,10 +1201,10 @@ static void swigluRow(ImplicitLocOpBuilder &b, Value gate, Value up, Value tIn,
 
 Kernel KernelCache::swiglu(int64_t features) {
   MLIRContext *context = module_.getContext();
-  int64_t width = options_.vectorWidth;
+  Lanes width = streamingLanes(options_, {});
   MemRefType rowsF32 = rowsType(context, features, Float32Type::get(context));
   std::string name = llvm::formatv("swiglu_{0}", features);
-  std::string key = llvm::formatv("{0}:{1}", name, width);
+  std::string key = llvm::formatv("{0}:{1}", name, width.n);
   SmallVector<Type> args = {IndexType::get(context), rowsF32, rowsF32, rowsF32};
   auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
                   ValueRange a) {
@@ -1165,10 +1218,10 @@ Kernel KernelCache::swiglu(int64_t features) {
 
 Kernel KernelCache::add(int64_t features) {
   MLIRContext *context = module_.getContext();
-  int64_t width = options_.vectorWidth;
+  Lanes width = streamingLanes(options_, {});
   MemRefType rowsF32 = rowsType(context, features, Float32Type::get(context));
   std::string name = llvm::formatv("add_{0}", features);
-  std::string key = llvm::formatv("{0}:{1}", name, width);
+  std::string key = llvm::formatv("{0}:{1}", name, width.n);
   SmallVector<Type> args = {IndexType::get(context), rowsF32, rowsF32, rowsF32};
   auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
                   ValueRange a) {

@@ -35,6 +35,18 @@ struct KernelOptions {
   int64_t tokenTile = 4;
   /// Weight rows per register tile (and per task) of a matrix product.
   int64_t rowTile = 4;
+  /// Scalable vectors (SVE, RVV): the streaming kernels (dense products,
+  /// norms, elementwise ops, embedding rows, value-cache writes) use
+  /// `vector<[vectorWidth]xf32>` and loops stepping by vectorWidth x vscale,
+  /// so one executable runs on every vector length. Kernels whose shape is
+  /// tied to a fixed lane count (GGML block decoding, the rotary pairs,
+  /// attention's key tiles) stay at vectorWidth fixed lanes, which every
+  /// vector length holds.
+  bool scalable = false;
+  /// Scalable vectors of f16/bf16 are legal. RVV without Zvfhmin/Zvfbfmin
+  /// has no scalable vector of them at all (LLVM cannot even load one), so
+  /// there kernels that read f16/bf16 memory keep fixed lanes.
+  bool scalableHalf = true;
 };
 
 /// How a weight matrix is stored: plain floats (the memref's element type),

@@ -835,6 +835,8 @@ struct ConvertLlamaToCPUPass
     options.vectorWidth = vectorWidth;
     options.tokenTile = tokenTile;
     options.rowTile = rowTile;
+    options.scalable = scalable;
+    options.scalableHalf = scalableHalf;
     if (options.vectorWidth < 1 || options.tokenTile < 1 ||
         options.rowTile < 1) {
       module.emitError("convert-llama-to-cpu: tile sizes must be positive");

@@ -57,7 +57,13 @@ def ConvertLlamaToCPU : Pass<"convert-llama-to-cpu", "mlir::ModuleOp"> {
     Option<"tokenTile", "token-tile", "int64_t", /*default=*/"4",
            "Tokens per register tile of a matrix product">,
     Option<"rowTile", "row-tile", "int64_t", /*default=*/"4",
-           "Weight rows per register tile and per task of a matrix product">
+           "Weight rows per register tile and per task of a matrix product">,
+    Option<"scalable", "scalable", "bool", /*default=*/"false",
+           "Streaming kernels use scalable vectors (vector<[W]xf32>, "
+           "loops stepping by W x vscale)">,
+    Option<"scalableHalf", "scalable-half", "bool", /*default=*/"true",
+           "Scalable vectors of f16/bf16 are legal (false: kernels reading "
+           "them keep fixed lanes)">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
