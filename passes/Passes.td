@@ -185,6 +185,55 @@ def LlamaFuseRope : Pass<"llama-fuse-rope"> {
   let dependentDialects = ["::llamac::llama::LlamaDialect"];
 }
 
+def ONNXLowerGraph : Pass<"onnx-lower-graph", "mlir::ModuleOp"> {
+  let summary = "Lower any imported ONNX graph to linalg, tensor and arith";
+  let description = [{
+    The generic path for graphs that are not Llama decoders
+    (`llamac compile model.onnx --graph`). `@main_graph` becomes
+    `@llamac_graph`, a function of static-shaped buffers in
+    destination-passing style: the graph inputs, then one buffer per output.
+    Elementwise operators become `linalg.generic` ops with numpy
+    broadcasting in their indexing maps; MatMul/Gemm and the Reduce*
+    operators generic ops with reduction loops; Gather, Slice and Trilu
+    generic ops that compute source indices; Reshape and its relatives
+    `tensor.reshape`; Concat and Split slices. Values that decide shapes
+    (Reshape's shape, Slice's starts, axes given as inputs) must be known
+    when compiling: they are folded from Constant, Shape and integer
+    arithmetic, or bound with `--input-value`. Anything else is an error
+    naming the node.
+
+    Before:
+    ```mlir
+    func.func @main_graph(%x: tensor<2x3xf32>, %y: tensor<3xf32>)
+        -> tensor<2x3xf32> {
+      %z = onnx.Add %x, %y : (tensor<2x3xf32>, tensor<3xf32>) -> tensor<2x3xf32>
+      return %z : tensor<2x3xf32>
+    }
+    ```
+    After:
+    ```mlir
+    func.func @llamac_graph(%x: memref<2x3xf32>, %y: memref<3xf32>,
+                            %z: memref<2x3xf32>) {
+      %xt = bufferization.to_tensor %x restrict : ...
+      %yt = bufferization.to_tensor %y restrict : ...
+      %e = tensor.empty() : tensor<2x3xf32>
+      %r = linalg.generic {indexing_maps = [(d0, d1) -> (d0, d1),
+             (d0, d1) -> (d1), (d0, d1) -> (d0, d1)], ...}
+             ins(%xt, %yt : ...) outs(%e : ...) { arith.addf ... }
+      bufferization.materialize_in_destination %r in writable %z : ...
+      return
+    }
+    ```
+  }];
+  let dependentDialects = ["::mlir::arith::ArithDialect",
+                           "::mlir::bufferization::BufferizationDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::math::MathDialect",
+                           "::mlir::memref::MemRefDialect",
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::func::FuncDialect"];
+}
+
 def ONNXRaiseLlama : Pass<"onnx-raise-llama", "mlir::ModuleOp"> {
   let summary = "Raise an imported ONNX decoder graph into the llama forward pass";
   let description = [{

@@ -32,6 +32,11 @@ STANDARD = [
     "RMSNormalization", "Range", "Reciprocal", "ReduceMean", "ReduceSum", "Reshape",
     "RotaryEmbedding", "Shape", "Sigmoid", "Sin", "Slice", "Softmax", "Split", "Sqrt",
     "Squeeze", "Sub", "Transpose", "Trilu", "Unsqueeze", "Where",
+    # More elementwise and shape operators the generic lowering
+    # (onnx-lower-graph) handles, for graphs that are not Llama decoders.
+    "Abs", "And", "Ceil", "Erf", "Exp", "Flatten", "Floor", "GreaterOrEqual",
+    "Identity", "LessOrEqual", "Log", "Max", "Min", "Not", "Or", "ReduceMax",
+    "ReduceMin", "Relu", "Sign", "Tanh", "Xor",
 ]
 
 # (domain, name, inputs, outputs, attributes, summary); an input or output is

@@ -19,6 +19,15 @@ namespace llamac::cpu {
 
 void registerCPUTargets(TargetRegistry &registry);
 
+/// The lowering of a tensor function (onnx-lower-graph's `@llamac_graph`:
+/// linalg on tensors, static shapes) to the LLVM dialect: one-shot
+/// bufferization, buffer deallocation, loops, then the upstream conversions;
+/// memrefs are passed as bare pointers.
+void buildGraphLLVMPipeline(mlir::OpPassManager &pm);
+
+/// Registers the bufferization models that pipeline needs.
+void registerGraphInterfaces(mlir::DialectRegistry &registry);
+
 } // namespace llamac::cpu
 
 #endif // LLAMAC_CODEGEN_CPU_CPUTARGET_H

@@ -470,6 +470,258 @@ def ONNX_WhereOp : ONNX_Op<"Where", []> {
   let results = (outs ONNX_Value:$output);
 }
 
+def ONNX_AbsOp : ONNX_Op<"Abs", []> {
+  let summary = "Absolute takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where absolute value, y = abs(x), is applied to the tensor elementwise";
+  let description = [{
+    ONNX operator `ai.onnx.Abs` (this definition: opset 13).
+    Inputs: `X` (single).
+    Outputs: `Y` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$X);
+  let results = (outs ONNX_Value:$Y);
+}
+
+def ONNX_AndOp : ONNX_Op<"And", []> {
+  let summary = "Returns the tensor resulted from performing the `and` logical operation elementwise on the input tensors `A` and `B` (with Numpy-style broadcasting support)";
+  let description = [{
+    ONNX operator `ai.onnx.And` (this definition: opset 7).
+    Inputs: `A` (single), `B` (single).
+    Outputs: `C` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$A, ONNX_Value:$B);
+  let results = (outs ONNX_Value:$C);
+}
+
+def ONNX_CeilOp : ONNX_Op<"Ceil", []> {
+  let summary = "Ceil takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the ceil is, y = ceil(x), is applied to the tensor elementwise";
+  let description = [{
+    ONNX operator `ai.onnx.Ceil` (this definition: opset 13).
+    Inputs: `X` (single).
+    Outputs: `Y` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$X);
+  let results = (outs ONNX_Value:$Y);
+}
+
+def ONNX_ErfOp : ONNX_Op<"Erf", []> {
+  let summary = "Computes the error function of the given input tensor element-wise";
+  let description = [{
+    ONNX operator `ai.onnx.Erf` (this definition: opset 13).
+    Inputs: `input` (single).
+    Outputs: `output` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$input);
+  let results = (outs ONNX_Value:$output);
+}
+
+def ONNX_ExpOp : ONNX_Op<"Exp", []> {
+  let summary = "Calculates the exponential of the given input tensor, element-wise";
+  let description = [{
+    ONNX operator `ai.onnx.Exp` (this definition: opset 13).
+    Inputs: `input` (single).
+    Outputs: `output` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$input);
+  let results = (outs ONNX_Value:$output);
+}
+
+def ONNX_FlattenOp : ONNX_Op<"Flatten", []> {
+  let summary = "Flattens the input tensor into a 2D matrix";
+  let description = [{
+    ONNX operator `ai.onnx.Flatten` (this definition: opset 23).
+    Inputs: `input` (single).
+    Outputs: `output` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$input, OptionalAttr<I64Attr>:$axis);
+  let results = (outs ONNX_Value:$output);
+}
+
+def ONNX_FloorOp : ONNX_Op<"Floor", []> {
+  let summary = "Floor takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the floor is, y = floor(x), is applied to the tensor elementwise";
+  let description = [{
+    ONNX operator `ai.onnx.Floor` (this definition: opset 13).
+    Inputs: `X` (single).
+    Outputs: `Y` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$X);
+  let results = (outs ONNX_Value:$Y);
+}
+
+def ONNX_GreaterOrEqualOp : ONNX_Op<"GreaterOrEqual", []> {
+  let summary = "Returns the tensor resulted from performing the `greater_equal` logical operation elementwise on the input tensors `A` and `B` (with Numpy-style broadcasting su";
+  let description = [{
+    ONNX operator `ai.onnx.GreaterOrEqual` (this definition: opset 16).
+    Inputs: `A` (single), `B` (single).
+    Outputs: `C` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$A, ONNX_Value:$B);
+  let results = (outs ONNX_Value:$C);
+}
+
+def ONNX_IdentityOp : ONNX_Op<"Identity", []> {
+  let summary = "Identity operator";
+  let description = [{
+    ONNX operator `ai.onnx.Identity` (this definition: opset 23).
+    Inputs: `input` (single).
+    Outputs: `output` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$input);
+  let results = (outs ONNX_Value:$output);
+}
+
+def ONNX_LessOrEqualOp : ONNX_Op<"LessOrEqual", []> {
+  let summary = "Returns the tensor resulted from performing the `less_equal` logical operation elementwise on the input tensors `A` and `B` (with Numpy-style broadcasting suppo";
+  let description = [{
+    ONNX operator `ai.onnx.LessOrEqual` (this definition: opset 16).
+    Inputs: `A` (single), `B` (single).
+    Outputs: `C` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$A, ONNX_Value:$B);
+  let results = (outs ONNX_Value:$C);
+}
+
+def ONNX_LogOp : ONNX_Op<"Log", []> {
+  let summary = "Calculates the natural log of the given input tensor, element-wise";
+  let description = [{
+    ONNX operator `ai.onnx.Log` (this definition: opset 13).
+    Inputs: `input` (single).
+    Outputs: `output` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$input);
+  let results = (outs ONNX_Value:$output);
+}
+
+def ONNX_MaxOp : ONNX_Op<"Max", []> {
+  let summary = "Element-wise max of each of the input tensors (with Numpy-style broadcasting support)";
+  let description = [{
+    ONNX operator `ai.onnx.Max` (this definition: opset 13).
+    Inputs: `data_0` (variadic).
+    Outputs: `max` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins Variadic<ONNX_Value>:$data_0);
+  let results = (outs ONNX_Value:$max);
+}
+
+def ONNX_MinOp : ONNX_Op<"Min", []> {
+  let summary = "Element-wise min of each of the input tensors (with Numpy-style broadcasting support)";
+  let description = [{
+    ONNX operator `ai.onnx.Min` (this definition: opset 13).
+    Inputs: `data_0` (variadic).
+    Outputs: `min` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins Variadic<ONNX_Value>:$data_0);
+  let results = (outs ONNX_Value:$min);
+}
+
+def ONNX_NotOp : ONNX_Op<"Not", []> {
+  let summary = "Returns the negation of the input tensor element-wise";
+  let description = [{
+    ONNX operator `ai.onnx.Not` (this definition: opset 1).
+    Inputs: `X` (single).
+    Outputs: `Y` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$X);
+  let results = (outs ONNX_Value:$Y);
+}
+
+def ONNX_OrOp : ONNX_Op<"Or", []> {
+  let summary = "Returns the tensor resulted from performing the `or` logical operation elementwise on the input tensors `A` and `B` (with Numpy-style broadcasting support)";
+  let description = [{
+    ONNX operator `ai.onnx.Or` (this definition: opset 7).
+    Inputs: `A` (single), `B` (single).
+    Outputs: `C` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$A, ONNX_Value:$B);
+  let results = (outs ONNX_Value:$C);
+}
+
+def ONNX_ReduceMaxOp : ONNX_Op<"ReduceMax", []> {
+  let summary = "Computes the max of the input tensor's elements along the provided axes";
+  let description = [{
+    ONNX operator `ai.onnx.ReduceMax` (this definition: opset 20).
+    Inputs: `data` (single), `axes` (optional).
+    Outputs: `reduced` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$data, ONNX_Value:$axes, OptionalAttr<I64Attr>:$keepdims, OptionalAttr<I64Attr>:$noop_with_empty_axes);
+  let results = (outs ONNX_Value:$reduced);
+}
+
+def ONNX_ReduceMinOp : ONNX_Op<"ReduceMin", []> {
+  let summary = "Computes the min of the input tensor's elements along the provided axes";
+  let description = [{
+    ONNX operator `ai.onnx.ReduceMin` (this definition: opset 20).
+    Inputs: `data` (single), `axes` (optional).
+    Outputs: `reduced` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$data, ONNX_Value:$axes, OptionalAttr<I64Attr>:$keepdims, OptionalAttr<I64Attr>:$noop_with_empty_axes);
+  let results = (outs ONNX_Value:$reduced);
+}
+
+def ONNX_ReluOp : ONNX_Op<"Relu", []> {
+  let summary = "Relu takes one input data (Tensor<T>) and produces one output data (Tensor<T>) where the rectified linear function, y = max(0, x), is applied to the tensor elem";
+  let description = [{
+    ONNX operator `ai.onnx.Relu` (this definition: opset 14).
+    Inputs: `X` (single).
+    Outputs: `Y` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$X);
+  let results = (outs ONNX_Value:$Y);
+}
+
+def ONNX_SignOp : ONNX_Op<"Sign", []> {
+  let summary = "Calculate the sign of the given input tensor element-wise";
+  let description = [{
+    ONNX operator `ai.onnx.Sign` (this definition: opset 13).
+    Inputs: `input` (single).
+    Outputs: `output` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$input);
+  let results = (outs ONNX_Value:$output);
+}
+
+def ONNX_TanhOp : ONNX_Op<"Tanh", []> {
+  let summary = "Calculates the hyperbolic tangent of the given input tensor element-wise";
+  let description = [{
+    ONNX operator `ai.onnx.Tanh` (this definition: opset 13).
+    Inputs: `input` (single).
+    Outputs: `output` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$input);
+  let results = (outs ONNX_Value:$output);
+}
+
+def ONNX_XorOp : ONNX_Op<"Xor", []> {
+  let summary = "Returns the tensor resulted from performing the `xor` logical operation elementwise on the input tensors `A` and `B` (with Numpy-style broadcasting support)";
+  let description = [{
+    ONNX operator `ai.onnx.Xor` (this definition: opset 7).
+    Inputs: `A` (single), `B` (single).
+    Outputs: `C` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$A, ONNX_Value:$B);
+  let results = (outs ONNX_Value:$C);
+}
+
 def ONNX_SimplifiedLayerNormalizationOp : ONNX_Op<"SimplifiedLayerNormalization", []> {
   let summary = "RMS normalization: X / sqrt(mean(X^2) + epsilon) * scale (an onnxruntime operator registered in the ai.onnx domain)";
   let description = [{

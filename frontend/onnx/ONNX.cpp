@@ -549,8 +549,9 @@ namespace {
 
 class Importer {
 public:
-  Importer(MLIRContext &context, const LoadedModel &model, const ONNXData &data)
-      : model_(model), data_(data), b_(&context) {}
+  Importer(MLIRContext &context, const LoadedModel &model, const ONNXData &data,
+           const ONNXImportOptions &options)
+      : model_(model), data_(data), options_(options), b_(&context) {}
 
   llvm::Expected<OwningOpRef<ModuleOp>> run() {
     const ::onnx::GraphProto &graph = data_.proto.graph();
@@ -598,9 +599,21 @@ public:
       initialized.insert(tensor.name());
     SmallVector<Type> inputTypes;
     SmallVector<const ::onnx::ValueInfoProto *> inputs;
+    SmallVector<const ::onnx::ValueInfoProto *> bound;
+    for (const auto &[name, file] : options_.inputValues)
+      if (!llvm::any_of(graph.input(), [&](const ::onnx::ValueInfoProto &in) {
+            return in.name() == name;
+          }))
+        return createStringError("%s: --input-value names '%s', which is "
+                                 "not an input of the graph",
+                                 data_.path.c_str(), name.c_str());
     for (const ::onnx::ValueInfoProto &input : graph.input()) {
       if (initialized.contains(input.name()))
         continue; // an input with a default value: the initializer
+      if (options_.inputValues.count(input.name())) {
+        bound.push_back(&input);
+        continue;
+      }
       Type type = typeOf(input.type(), input.name());
       if (!type)
         return createStringError("%s: graph input '%s' is not a tensor of a "
@@ -618,6 +631,9 @@ public:
                       b_.getStringAttr(input->name()));
     }
     b_.setInsertionPointToStart(entry);
+    for (const ::onnx::ValueInfoProto *input : bound)
+      if (llvm::Error error = bindInput(*input))
+        return std::move(error);
 
     for (const ::onnx::NodeProto &node : graph.node())
       if (llvm::Error error = importNode(node))
@@ -672,6 +688,53 @@ private:
     return RankedTensorType::get(shape, element);
   }
 
+  /// A graph input given a value when compiling: a constant read from its
+  /// TensorProto file, checked against the input's declared type.
+  llvm::Error bindInput(const ::onnx::ValueInfoProto &input) {
+    const std::string &file = options_.inputValues.at(input.name());
+    auto buffer = llvm::MemoryBuffer::getFile(file);
+    if (!buffer)
+      return createStringError("%s: cannot read '%s': %s", file.c_str(),
+                               file.c_str(),
+                               buffer.getError().message().c_str());
+    ::onnx::TensorProto tensor;
+    if (!tensor.ParseFromArray((*buffer)->getBufferStart(),
+                               static_cast<int>((*buffer)->getBufferSize())))
+      return createStringError("%s: not a TensorProto (the value of input "
+                               "'%s')",
+                               file.c_str(), input.name().c_str());
+    llvm::Expected<ElementsAttr> value = elements(tensor);
+    if (!value)
+      return value.takeError();
+    if (Type declared = typeOf(input.type(), input.name())) {
+      auto shaped = cast<ShapedType>(declared);
+      auto given = cast<ShapedType>(value->getType());
+      bool fits =
+          shaped.getElementType() == given.getElementType() &&
+          (!shaped.hasRank() ||
+           (shaped.getRank() == given.getRank() &&
+            llvm::all_of(llvm::zip(shaped.getShape(), given.getShape()),
+                         [](auto p) {
+                           return std::get<0>(p) == ShapedType::kDynamic ||
+                                  std::get<0>(p) == std::get<1>(p);
+                         })));
+      if (!fits) {
+        std::string want, have;
+        llvm::raw_string_ostream(want) << declared;
+        llvm::raw_string_ostream(have) << value->getType();
+        return createStringError("%s: input '%s' is %s, the value given is "
+                                 "%s",
+                                 file.c_str(), input.name().c_str(),
+                                 want.c_str(), have.c_str());
+      }
+    }
+    OperationState state(loc(input.name()), "onnx.Constant");
+    state.addAttribute("value", *value);
+    state.addTypes(cast<TypedAttr>(*value).getType());
+    values_[input.name()] = b_.create(state)->getResult(0);
+    return llvm::Error::success();
+  }
+
   /// The value named `name`, creating an initializer's op on first use.
   llvm::Expected<Value> lookup(const std::string &name, llvm::StringRef user) {
     if (Value value = values_.lookup(name))
@@ -692,6 +755,30 @@ private:
       OperationState state(loc(name), "onnx.Constant");
       state.addAttribute("value",
                          DenseElementsAttr::get(type, ArrayRef<float>(values)));
+      state.addTypes(type);
+      return values_[name] = b_.create(state)->getResult(0);
+    }
+    if (const TensorSource *source = model_.weights.find(name);
+        source && options_.embedInitializers) {
+      Type element = source->dtype == DType::F16    ? b_.getF16Type()
+                     : source->dtype == DType::BF16 ? b_.getBF16Type()
+                     : source->dtype == DType::F32  ? b_.getF32Type()
+                                                    : Type();
+      if (!element || source->storedColumns)
+        return createStringError("%s: initializer '%s' (%s) cannot be "
+                                 "embedded in a graph",
+                                 data_.path.c_str(), name.c_str(),
+                                 dtypeName(source->dtype).str().c_str());
+      auto type = RankedTensorType::get(source->shape, element);
+      ArrayRef<char> raw(reinterpret_cast<const char *>(source->data),
+                         source->bytes);
+      bool splat = false;
+      if (!DenseElementsAttr::isValidRawBuffer(type, raw, splat))
+        return createStringError("%s: initializer '%s' has malformed data",
+                                 data_.path.c_str(), name.c_str());
+      OperationState state(loc(name), "onnx.Constant");
+      state.addAttribute("value",
+                         DenseElementsAttr::getFromRawBuffer(type, raw));
       state.addTypes(type);
       return values_[name] = b_.create(state)->getResult(0);
     }
@@ -856,7 +943,9 @@ private:
     llvm::StringRef type = node.op_type();
     if (type == "Shape")
       return b_.getIntegerType(64);
-    if (type == "Equal" || type == "Less" || type == "Greater")
+    if (type == "Equal" || type == "Less" || type == "Greater" ||
+        type == "LessOrEqual" || type == "GreaterOrEqual" || type == "And" ||
+        type == "Or" || type == "Xor" || type == "Not")
       return b_.getI1Type();
     if (type == "Cast")
       return mlirElementType(b_, static_cast<int>(intAttribute(node, "to", 1)));
@@ -950,6 +1039,7 @@ private:
 
   const LoadedModel &model_;
   const ONNXData &data_;
+  const ONNXImportOptions &options_;
   OpBuilder b_;
   llvm::StringMap<Value> values_;
   llvm::StringMap<const ::onnx::ValueInfoProto *> infos_;
@@ -960,12 +1050,13 @@ private:
 } // namespace
 
 llvm::Expected<OwningOpRef<ModuleOp>>
-llamac::importONNX(MLIRContext &context, const LoadedModel &model) {
+llamac::importONNX(MLIRContext &context, const LoadedModel &model,
+                   const ONNXImportOptions &options) {
   auto data = std::static_pointer_cast<ONNXData>(model.frontendData);
   if (!data)
     return createStringError("%s: not loaded by the ONNX front end",
                              model.path.c_str());
   context.getOrLoadDialect<llamac::onnx::ONNXDialect>();
   context.getOrLoadDialect<func::FuncDialect>();
-  return Importer(context, model, *data).run();
+  return Importer(context, model, *data, options).run();
 }

@@ -20,11 +20,14 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
 
+#include <map>
+#include <string>
+
 namespace llamac {
 
 /// Oldest and newest ai.onnx opsets the importer accepts.
 constexpr int64_t kMinONNXOpset = 13;
-constexpr int64_t kMaxONNXOpset = 23;
+constexpr int64_t kMaxONNXOpset = 28;
 
 /// Whether the file's first bytes look like a protobuf ModelProto.
 bool looksLikeONNX(llvm::StringRef path);
@@ -38,11 +41,23 @@ bool looksLikeONNX(llvm::StringRef path);
 llvm::Expected<std::unique_ptr<LoadedModel>> loadONNX(llvm::StringRef path,
                                                       bool strict = true);
 
+/// How importONNX writes the graph.
+struct ONNXImportOptions {
+  /// Float initializers become `onnx.Constant` ops holding their data (the
+  /// generic lowering embeds them) instead of `onnx.initializer` references
+  /// into the weight store.
+  bool embedInitializers = false;
+  /// Graph inputs whose values are given when compiling: input name ->
+  /// a TensorProto file (`--input-value`). They become constants.
+  std::map<std::string, std::string> inputValues;
+};
+
 /// The graph of a model loadONNX read, as `@main_graph` in the `onnx`
 /// dialect. Unsupported operators are all listed in one error, each with its
 /// domain, opset and node name.
 llvm::Expected<mlir::OwningOpRef<mlir::ModuleOp>>
-importONNX(mlir::MLIRContext &context, const LoadedModel &model);
+importONNX(mlir::MLIRContext &context, const LoadedModel &model,
+           const ONNXImportOptions &options = {});
 
 } // namespace llamac
 

@@ -64,12 +64,14 @@ llvm::Expected<std::string> findLinkerDriver() {
 
 llvm::Error llamac::linkExecutable(const Target &target, llvm::StringRef object,
                                    llvm::StringRef runtimeDir,
-                                   llvm::StringRef output) {
+                                   llvm::StringRef output,
+                                   const std::vector<std::string> &libraries) {
   llvm::Expected<std::string> driver = findLinkerDriver();
   if (!driver)
     return driver.takeError();
   std::vector<std::string> args = {*driver, "-o", output.str(), object.str()};
-  for (const std::string &library : target.runtimeLibraries()) {
+  for (const std::string &library :
+       libraries.empty() ? target.runtimeLibraries() : libraries) {
     llvm::SmallString<256> path(runtimeDir);
     llvm::sys::path::append(path, library);
     if (!llvm::sys::fs::exists(path))
@@ -138,10 +140,10 @@ llvm::Error llamac::appendPayload(
   return llvm::Error::success();
 }
 
-llvm::Error llamac::writeStaticLibrary(const Target &target,
-                                       llvm::StringRef object,
-                                       llvm::StringRef runtimeDir,
-                                       llvm::StringRef output) {
+llvm::Error
+llamac::writeStaticLibrary(const Target &target, llvm::StringRef object,
+                           llvm::StringRef runtimeDir, llvm::StringRef output,
+                           const std::vector<std::string> *libraries) {
   std::vector<llvm::NewArchiveMember> members;
   llvm::Expected<llvm::NewArchiveMember> generated =
       llvm::NewArchiveMember::getFile(object, /*Deterministic=*/true);
@@ -153,7 +155,8 @@ llvm::Error llamac::writeStaticLibrary(const Target &target,
   // The archives' buffers must outlive the members that point into them.
   std::vector<std::unique_ptr<llvm::MemoryBuffer>> buffers;
   std::vector<std::unique_ptr<llvm::object::Archive>> archives;
-  for (const std::string &library : target.runtimeLibraries()) {
+  for (const std::string &library :
+       libraries ? *libraries : target.runtimeLibraries()) {
     if (llvm::StringRef(library).ends_with("libllamac_runtime_main.a"))
       continue; // a library has no main()
     llvm::SmallString<256> runtimePath(runtimeDir);

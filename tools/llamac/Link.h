@@ -19,6 +19,7 @@
 
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace llamac {
 
@@ -26,9 +27,12 @@ namespace llamac {
 /// ../lib next to the llamac executable.
 llvm::Expected<std::string> runtimeDirectory(const char *argv0);
 
-/// Links `object` with the target's runtime into the executable `output`.
+/// Links `object` with the target's runtime into the executable `output`;
+/// `libraries`, when given, replaces the target's runtime libraries (paths
+/// relative to `runtimeDir`).
 llvm::Error linkExecutable(const Target &target, llvm::StringRef object,
-                           llvm::StringRef runtimeDir, llvm::StringRef output);
+                           llvm::StringRef runtimeDir, llvm::StringRef output,
+                           const std::vector<std::string> &libraries = {});
 
 /// Appends a weights blob to `executable`: page-aligned, written by `write`
 /// (which returns the blob's size), followed by the payload trailer.
@@ -37,10 +41,12 @@ llvm::Error appendPayload(
     const std::function<llvm::Expected<uint64_t>(llvm::raw_ostream &)> &write);
 
 /// Writes the static library `output` holding `object` and the runtime's
-/// objects for `target` (without main).
-llvm::Error writeStaticLibrary(const Target &target, llvm::StringRef object,
-                               llvm::StringRef runtimeDir,
-                               llvm::StringRef output);
+/// objects for `target` (without main); `libraries`, when given, replaces
+/// the target's runtime libraries.
+llvm::Error
+writeStaticLibrary(const Target &target, llvm::StringRef object,
+                   llvm::StringRef runtimeDir, llvm::StringRef output,
+                   const std::vector<std::string> *libraries = nullptr);
 
 } // namespace llamac
 

@@ -20,6 +20,7 @@
 
 #include "codegen/LLVMEmit.h"
 #include "codegen/Target.h"
+#include "codegen/cpu/CPUTarget.h"
 #include "codegen/cpu/Passes.h"
 #include "codegen/gpu/Passes.h"
 #include "conversions/Passes.h"
@@ -37,8 +38,10 @@
 #include "llamac/rt.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -48,9 +51,11 @@
 #include "mlir/InitAllExtensions.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
+#include "mlir/Transforms/Passes.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/IR/Constants.h"
 #include "llvm/IR/GlobalVariable.h"
+#include "llvm/IR/IRBuilder.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/FileUtilities.h"
@@ -183,6 +188,22 @@ cl::opt<int64_t> maxChunk(
 cl::opt<bool> quiet("quiet", cl::desc("Do not print progress"),
                     cl::sub(compileCommand), cl::cat(compileCategory));
 
+cl::opt<bool> graphMode(
+    "graph",
+    cl::desc("Compile an ONNX graph that is not a Llama decoder as a tensor "
+             "function (onnx-lower-graph): an executable reading and writing "
+             "TensorProto files, or with --emit lib a C library "
+             "(llamac_graph.h)"),
+    cl::sub(compileCommand), cl::cat(compileCategory));
+
+cl::list<std::string> inputValues(
+    "input-value",
+    cl::desc("With --graph: give graph input NAME its value when compiling, "
+             "from a TensorProto file (for inputs that decide shapes: "
+             "Reshape's shape, axes, Slice's starts)"),
+    cl::value_desc("NAME=FILE"), cl::sub(compileCommand),
+    cl::cat(compileCategory));
+
 cl::opt<std::string> tokenizerPath(
     "tokenizer",
     cl::desc("A tokenizer.json to use instead of the model's own (needed "
@@ -260,6 +281,8 @@ void registerDialects(DialectRegistry &registry) {
                   memref::MemRefDialect, scf::SCFDialect, tensor::TensorDialect,
                   vector::VectorDialect, onnx::ONNXDialect>();
   llamac::gpu::registerGPUCodegenDialects(registry);
+  registry.insert<bufferization::BufferizationDialect, linalg::LinalgDialect>();
+  llamac::cpu::registerGraphInterfaces(registry);
   registerAllExtensions(registry);
 }
 
@@ -328,6 +351,8 @@ resolveTokenizer(const LoadedModel &model, std::string *outSource) {
 // compile
 //===----------------------------------------------------------------------===//
 
+int compileGraph(const char *argv0, const Target &target);
+
 int compile(const char *argv0) {
   Progress progress;
   registerAllTargets();
@@ -349,6 +374,10 @@ int compile(const char *argv0) {
   if (maxChunk < 1)
     return fail(llvm::formatv("--max-chunk {0} must be at least 1",
                               maxChunk.getValue()));
+  if (graphMode)
+    return compileGraph(argv0, *target);
+  if (!inputValues.empty())
+    return fail("--input-value needs --graph");
   std::optional<llama::QuantKind> quantKind;
   if (quantize != "none") {
     quantKind = llama::symbolizeQuantKind(quantize);
@@ -392,7 +421,9 @@ int compile(const char *argv0) {
     raise.addPass(createONNXRaiseLlama(raiseOptions));
     if (failed(raise.run(*module)))
       return fail(llvm::formatv("{0}: the ONNX graph could not be raised "
-                                "into a Llama forward pass (see above)",
+                                "into a Llama forward pass (see above; a "
+                                "graph that is not a Llama decoder compiles "
+                                "with --graph)",
                                 compileModel.getValue()));
   } else {
     if (emit == Emit::ONNX)
@@ -663,6 +694,244 @@ int compile(const char *argv0) {
                                 outputPath.getValue(),
                                 formatBytes(weightsBytes)));
   }
+  return 0;
+}
+
+//===----------------------------------------------------------------------===//
+// compile --graph
+//===----------------------------------------------------------------------===//
+
+/// ONNX TensorProto element type numbers, for the graph interface.
+int onnxElementType(Type type) {
+  if (type.isF32())
+    return 1;
+  if (type.isInteger(8))
+    return 3;
+  if (type.isInteger(16))
+    return 5;
+  if (type.isInteger(32))
+    return 6;
+  if (type.isInteger(64))
+    return 7;
+  if (type.isInteger(1))
+    return 9;
+  if (type.isF16())
+    return 10;
+  if (type.isF64())
+    return 11;
+  if (type.isBF16())
+    return 16;
+  return 0;
+}
+
+/// Adds `llamac_graph_run(void **buffers)` (inputs then outputs, each the
+/// data of a dense row-major tensor) around the bare-pointer
+/// `llamac_graph`, and `llamac_graph_info`, the text that describes them.
+llvm::Error addGraphInterface(llvm::Module &module, llvm::StringRef info,
+                              unsigned buffers) {
+  llvm::LLVMContext &context = module.getContext();
+  llvm::Function *graph = module.getFunction("llamac_graph");
+  if (!graph || graph->arg_size() != buffers)
+    return llvm::createStringError("the lowered graph has no llamac_graph "
+                                   "with %u buffer arguments",
+                                   buffers);
+  graph->setLinkage(llvm::GlobalValue::InternalLinkage);
+  auto *ptr = llvm::PointerType::get(context, 0);
+  auto *run = llvm::Function::Create(
+      llvm::FunctionType::get(llvm::Type::getVoidTy(context), {ptr}, false),
+      llvm::GlobalValue::ExternalLinkage, "llamac_graph_run", module);
+  llvm::IRBuilder<> b(llvm::BasicBlock::Create(context, "entry", run));
+  std::vector<llvm::Value *> args;
+  for (unsigned i = 0; i < buffers; ++i)
+    args.push_back(
+        b.CreateLoad(ptr, b.CreateConstGEP1_64(ptr, run->getArg(0), i)));
+  b.CreateCall(graph, args);
+  b.CreateRetVoid();
+  llvm::Constant *text =
+      llvm::ConstantDataArray::getString(context, info, /*AddNull=*/true);
+  auto *global = new llvm::GlobalVariable(
+      module, text->getType(), /*isConstant=*/true,
+      llvm::GlobalValue::ExternalLinkage, text, "llamac_graph_info");
+  global->setAlignment(llvm::Align(8));
+  return llvm::Error::success();
+}
+
+int compileGraph(const char *argv0, const Target &target) {
+  Progress progress;
+  if (!target.isHost() || target.device() != LLAMAC_DEVICE_CPU)
+    return fail(llvm::formatv("--graph compiles for this machine's CPU "
+                              "targets, not '{0}'",
+                              target.name()));
+  ONNXImportOptions importOptions;
+  importOptions.embedInitializers = true;
+  for (const std::string &binding : inputValues) {
+    auto [name, file] = llvm::StringRef(binding).split('=');
+    if (name.empty() || file.empty())
+      return fail(
+          llvm::formatv("--input-value '{0}' is not NAME=FILE", binding));
+    if (!llvm::sys::fs::exists(file))
+      return fail(
+          llvm::formatv("--input-value {0}: '{1}' does not exist", name, file));
+    importOptions.inputValues[name.str()] = file.str();
+  }
+  std::string runtimeDir;
+  if (emit == Emit::Exe || emit == Emit::Lib) {
+    llvm::Expected<std::string> dir = runtimeDirectory(argv0);
+    if (!dir)
+      return fail(dir.takeError());
+    runtimeDir = *dir;
+  }
+  llvm::Expected<std::unique_ptr<LoadedModel>> model =
+      loadModel(compileModel, /*strict=*/false);
+  if (!model)
+    return fail(model.takeError());
+  if ((*model)->format != "onnx")
+    return fail(llvm::formatv("{0}: --graph needs an ONNX model",
+                              compileModel.getValue()));
+  DialectRegistry registry;
+  registerDialects(registry);
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  auto imported = importONNX(context, **model, importOptions);
+  if (!imported)
+    return fail(imported.takeError());
+  OwningOpRef<ModuleOp> module = std::move(*imported);
+  if (emit == Emit::ONNX)
+    return failed(writeModule(*module, outputPath)) ? 1 : 0;
+
+  PassManager lower(&context);
+  lower.addPass(createONNXLowerGraph());
+  lower.addPass(createCanonicalizerPass());
+  lower.addPass(createCSEPass());
+  if (failed(lower.run(*module)))
+    return fail(llvm::formatv("{0}: the graph could not be lowered (see "
+                              "above)",
+                              compileModel.getValue()));
+  progress.done("lowered the graph to linalg");
+  // The interface, from the lowered function's buffers.
+  auto function = module->lookupSymbol<func::FuncOp>("llamac_graph");
+  int64_t outputs =
+      function->getAttrOfType<IntegerAttr>("onnx.outputs").getInt();
+  unsigned buffers = function.getNumArguments();
+  std::string info = "llamac-graph 1\n";
+  for (unsigned i = 0; i < buffers; ++i) {
+    auto type = cast<MemRefType>(function.getArgumentTypes()[i]);
+    auto name = function.getArgAttrOfType<StringAttr>(i, "onnx.name");
+    int code = onnxElementType(type.getElementType());
+    if (function.getArgAttr(i, "onnx.unsigned"))
+      code = type.getElementType().isInteger(8)    ? 2
+             : type.getElementType().isInteger(16) ? 4
+             : type.getElementType().isInteger(32) ? 12
+             : type.getElementType().isInteger(64) ? 13
+                                                   : 0;
+    if (!code)
+      return fail(llvm::formatv(
+          "{0}: graph {1} '{2}' has element type {3}, "
+          "which the graph interface does not pass",
+          compileModel.getValue(), i + outputs >= buffers ? "output" : "input",
+          name ? name.getValue() : "?", type.getElementType()));
+    info += llvm::formatv(
+        "{0} {1} {2} {3}", i + outputs >= buffers ? "output" : "input",
+        name ? name.getValue() : llvm::StringRef("-"), code, type.getRank());
+    for (int64_t d : type.getShape())
+      info += " " + std::to_string(d);
+    info += "\n";
+  }
+  if (emit == Emit::Llama || emit == Emit::Kernels)
+    return failed(writeModule(*module, outputPath)) ? 1 : 0;
+
+  PassManager llvmPasses(&context);
+  cpu::buildGraphLLVMPipeline(llvmPasses);
+  if (failed(llvmPasses.run(*module)))
+    return fail("lowering the graph to the LLVM dialect failed");
+  // A conversion that did not apply leaves its op behind, silently.
+  std::string left;
+  module->walk([&](Operation *op) {
+    if (left.empty() && !isa<ModuleOp>(op) &&
+        op->getDialect()->getNamespace() != "llvm")
+      left = op->getName().getStringRef().str();
+  });
+  if (!left.empty())
+    return fail(llvm::formatv("{0}: the graph's '{1}' was not lowered to "
+                              "LLVM",
+                              compileModel.getValue(), left));
+  if (emit == Emit::LLVMMLIR)
+    return failed(writeModule(*module, outputPath)) ? 1 : 0;
+  progress.done("lowered to the LLVM dialect");
+
+  llvm::Expected<std::unique_ptr<llvm::TargetMachine>> machine =
+      createTargetMachine(target);
+  if (!machine)
+    return fail(machine.takeError());
+  llvm::LLVMContext llvmContext;
+  llvm::SmallVector<llvm::StringRef> exported = {"llamac_graph"};
+  auto llvmModule =
+      translateToLLVMIR(*module, llvmContext, **machine, exported, 0);
+  if (!llvmModule)
+    return fail(llvmModule.takeError());
+  if (llvm::Error e = addGraphInterface(**llvmModule, info, buffers))
+    return fail(std::move(e));
+  optimizeLLVMIR(**llvmModule, **machine);
+  progress.done("optimized LLVM IR");
+  if (emit == Emit::LLVM) {
+    std::string error;
+    auto file = openOutputFile(outputPath, &error);
+    if (!file)
+      return fail(error);
+    (*llvmModule)->print(file->os(), nullptr);
+    file->keep();
+    return 0;
+  }
+  auto emitTo = [&](llvm::StringRef path,
+                    llvm::CodeGenFileType type) -> llvm::Error {
+    std::error_code error;
+    llvm::raw_fd_ostream out(path, error);
+    if (error)
+      return llvm::createStringError(error, "cannot write '%s': %s",
+                                     path.str().c_str(),
+                                     error.message().c_str());
+    return emitMachineCode(**llvmModule, **machine, type, out);
+  };
+  if (emit == Emit::Asm || emit == Emit::Obj) {
+    if (llvm::Error e = emitTo(
+            outputPath, emit == Emit::Asm ? llvm::CodeGenFileType::AssemblyFile
+                                          : llvm::CodeGenFileType::ObjectFile))
+      return fail(std::move(e));
+    return 0;
+  }
+  if (emit == Emit::Weights)
+    return fail("--emit weights: a graph's initializers are embedded in its "
+                "code");
+  llvm::SmallString<128> objectPath;
+  if (std::error_code error =
+          llvm::sys::fs::createTemporaryFile("llamac-graph", "o", objectPath))
+    return fail(
+        llvm::formatv("cannot create a temporary file: {0}", error.message()));
+  llvm::FileRemover removeObject(objectPath);
+  if (llvm::Error e = emitTo(objectPath, llvm::CodeGenFileType::ObjectFile))
+    return fail(std::move(e));
+  progress.done("generated machine code");
+  if (emit == Emit::Lib) {
+    std::vector<std::string> none;
+    if (llvm::Error e = writeStaticLibrary(target, objectPath, runtimeDir,
+                                           outputPath, &none))
+      return fail(std::move(e));
+    llvm::SmallString<256> header(outputPath);
+    llvm::sys::path::replace_extension(header, ".h");
+    llvm::SmallString<256> sourceHeader(runtimeDir);
+    llvm::sys::path::append(sourceHeader, "..", "include", "llamac",
+                            "llamac_graph.h");
+    if (std::error_code error = llvm::sys::fs::copy_file(sourceHeader, header))
+      return fail(llvm::formatv("cannot copy the C header '{0}' to '{1}': {2}",
+                                sourceHeader, header, error.message()));
+    progress.done(
+        llvm::formatv("wrote {0} and {1}", outputPath.getValue(), header));
+    return 0;
+  }
+  if (llvm::Error e = linkExecutable(target, objectPath, runtimeDir, outputPath,
+                                     {"libllamac_graph_main.a"}))
+    return fail(std::move(e));
+  progress.done(llvm::formatv("wrote {0}", outputPath.getValue()));
   return 0;
 }
 
