@@ -39,6 +39,7 @@
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
+#include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/STLExtras.h"
@@ -159,6 +160,11 @@ private:
   Value fromIndices(Location loc, ArrayRef<int64_t> shape, Type element,
                     function_ref<Value(OpBuilder &, Location, ValueRange)> fn);
   Value reshape(Location loc, Value input, ArrayRef<int64_t> shape);
+  /// The input with its dimensions permuted: result dim d is input dim
+  /// perm[d].
+  Value transpose(Location loc, Value input, ArrayRef<int64_t> perm);
+  /// Attention (opset 23) over static shapes, composed of generic ops.
+  LogicalResult lowerAttention(Operation *op);
   Value castScalar(OpBuilder &b, Location loc, Value v, Type to,
                    bool fromUnsigned = false, bool toUnsigned = false);
   LogicalResult normalizeAxes(Operation *op, SmallVector<int64_t> &axes,
@@ -319,6 +325,343 @@ Value GraphLowering::reshape(Location loc, Value input,
 }
 
 static bool isFloat(Type t) { return isa<FloatType>(t); }
+
+Value GraphLowering::transpose(Location loc, Value input,
+                               ArrayRef<int64_t> perm) {
+  RankedTensorType t = typeOf(input);
+  int64_t rank = t.getRank();
+  MLIRContext *context = b_.getContext();
+  SmallVector<int64_t> shape;
+  SmallVector<AffineExpr> exprs(rank);
+  for (int64_t d = 0; d < rank; ++d) {
+    shape.push_back(t.getDimSize(perm[d]));
+    exprs[perm[d]] = getAffineDimExpr(d, context);
+  }
+  Value init = emptyTensor(loc, shape, t.getElementType());
+  return linalg::GenericOp::create(
+             b_, loc, TypeRange{init.getType()}, ValueRange{input},
+             ValueRange{init},
+             {AffineMap::get(rank, 0, exprs, context),
+              AffineMap::getMultiDimIdentityMap(rank, context)},
+             SmallVector<utils::IteratorType>(rank,
+                                              utils::IteratorType::parallel),
+             [](OpBuilder &b, Location loc, ValueRange args) {
+               linalg::YieldOp::create(b, loc, args[0]);
+             })
+      .getResult(0);
+}
+
+LogicalResult GraphLowering::lowerAttention(Operation *op) {
+  Location loc = op->getLoc();
+  auto in = [&](unsigned i) { return lowered(op->getOperand(i)); };
+  auto has = [&](unsigned i) {
+    return i < op->getNumOperands() && !isNone(op->getOperand(i));
+  };
+  for (StringRef unsupported : {"left_window_size", "right_window_size"})
+    if (op->hasAttr(unsupported))
+      return error(op) << "attribute '" << unsupported
+                       << "' (opset 25) is not supported";
+  Value q = in(0), k = in(1), v = in(2);
+  RankedTensorType qt = typeOf(q);
+  Type element = qt.getElementType();
+  if (!isFloat(element))
+    return error(op) << "takes floats";
+  int64_t rank = qt.getRank();
+  if (rank != 3 && rank != 4)
+    return error(op) << "Q must have rank 3 or 4";
+  if (typeOf(k).getRank() != rank || typeOf(v).getRank() != rank)
+    return error(op) << "Q, K and V must have the same rank";
+  // To [batch, heads, sequence, head size].
+  int64_t batch = qt.getDimSize(0);
+  if (rank == 3) {
+    int64_t qHeads = intAttr(op, "q_num_heads", 0);
+    int64_t kvHeads = intAttr(op, "kv_num_heads", 0);
+    if (qHeads <= 0 || kvHeads <= 0)
+      return error(op) << "3-D inputs need q_num_heads and kv_num_heads";
+    auto split = [&](Value x, int64_t heads) -> Value {
+      RankedTensorType t = typeOf(x);
+      if (t.getDimSize(2) % heads)
+        return {};
+      Value r = reshape(
+          loc, x,
+          {t.getDimSize(0), t.getDimSize(1), heads, t.getDimSize(2) / heads});
+      return transpose(loc, r, {0, 2, 1, 3});
+    };
+    q = split(q, qHeads);
+    k = split(k, kvHeads);
+    v = split(v, kvHeads);
+    if (!q || !k || !v)
+      return error(op) << "hidden sizes are not multiples of the head counts";
+  }
+  RankedTensorType q4 = typeOf(q);
+  int64_t qHeads = q4.getDimSize(1), sq = q4.getDimSize(2);
+  int64_t dk = q4.getDimSize(3);
+  double scale = floatAttr(op, "scale", 1.0 / std::sqrt(double(dk)));
+  // The scale is applied as its square root to Q and to K (the reference's
+  // order of operations, for the same rounding).
+  double rootScale = std::sqrt(scale);
+
+  // The caches: past then new, along the sequence.
+  Value presentK = k, presentV = v;
+  int64_t past = 0;
+  if (has(4) != has(5))
+    return error(op) << "past_key and past_value go together";
+  if (has(4)) {
+    past = typeOf(in(4)).getDimSize(2);
+    presentK = tensor::ConcatOp::create(b_, loc, 2, ValueRange{in(4), k});
+    presentV = tensor::ConcatOp::create(b_, loc, 2, ValueRange{in(5), v});
+  }
+  RankedTensorType kt = typeOf(presentK), vt = typeOf(presentV);
+  int64_t kvHeads = kt.getDimSize(1), skv = kt.getDimSize(2);
+  int64_t dv = vt.getDimSize(3);
+  if (kt.getDimSize(3) != dk || qHeads % kvHeads ||
+      vt.getDimSize(1) != kvHeads || vt.getDimSize(2) != skv ||
+      kt.getDimSize(0) != batch)
+    return error(op) << "Q, K and V shapes do not agree";
+  int64_t group = qHeads / kvHeads;
+
+  MLIRContext *context = b_.getContext();
+  auto dim = [&](unsigned d) { return getAffineDimExpr(d, context); };
+  auto cst = [&](OpBuilder &b, Location l, Type t, double v) -> Value {
+    return arith::ConstantOp::create(b, l, t, b.getFloatAttr(t, v));
+  };
+  Type f32 = b_.getF32Type();
+  Type softmaxType = element;
+  if (int64_t precision = intAttr(op, "softmax_precision", 0)) {
+    if (precision == 1)
+      softmaxType = f32;
+    else if (precision == 11)
+      softmaxType = b_.getF64Type();
+    else if (precision != 10 && precision != 16)
+      return error(op) << "softmax_precision " << precision
+                       << " is not supported";
+  }
+
+  // scores[b, h, i, j] = sum_d (q[b,h,i,d] s) (k[b,h/group,j,d] s): the key
+  // head of a query head is h / group (grouped-query attention).
+  auto kvHead = [&](OpBuilder &b, Location l, Value h) -> Value {
+    return arith::DivUIOp::create(b, l, h,
+                                  arith::ConstantIndexOp::create(b, l, group));
+  };
+  // Products of 16-bit floats accumulate in f32 and round once (as numpy's
+  // matmul does); the scaled operands round to the input type first.
+  Type accType = element.getIntOrFloatBitWidth() < 32 ? f32 : element;
+  Value scores = fromIndices(
+      loc, {batch, qHeads, sq, skv}, element,
+      [&](OpBuilder &b, Location l, ValueRange idx) -> Value {
+        Value g = kvHead(b, l, idx[1]);
+        Value acc = cst(b, l, accType, 0.0);
+        Value s = cst(b, l, element, rootScale);
+        auto loop = scf::ForOp::create(
+            b, l, arith::ConstantIndexOp::create(b, l, 0),
+            arith::ConstantIndexOp::create(b, l, dk),
+            arith::ConstantIndexOp::create(b, l, 1), ValueRange{acc},
+            [&](OpBuilder &b, Location l, Value d, ValueRange carried) {
+              Value qv = tensor::ExtractOp::create(
+                  b, l, q, ValueRange{idx[0], idx[1], idx[2], d});
+              Value kv = tensor::ExtractOp::create(
+                  b, l, presentK, ValueRange{idx[0], g, idx[3], d});
+              Value p = arith::MulFOp::create(
+                  b, l,
+                  castScalar(b, l, arith::MulFOp::create(b, l, qv, s), accType),
+                  castScalar(b, l, arith::MulFOp::create(b, l, kv, s),
+                             accType));
+              scf::YieldOp::create(
+                  b, l, ValueRange{arith::AddFOp::create(b, l, carried[0], p)});
+            });
+        return castScalar(b, l, loop.getResult(0), element);
+      });
+  double softcap = floatAttr(op, "softcap", 0.0);
+  if (softcap > 0)
+    scores = elementwise(
+        loc, {scores}, element,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value c = cst(b, l, element, softcap);
+          return arith::MulFOp::create(
+              b, l,
+              math::TanhOp::create(b, l, arith::DivFOp::create(b, l, a[0], c)),
+              c);
+        });
+
+  // The additive bias [.., sq, skv]: the mask (bool: 0 or -inf; shorter
+  // than the keys: padded with -inf), then the causal frontier j <= i +
+  // past (bottom-right aligned).
+  double negInf = -std::numeric_limits<double>::infinity();
+  Value bias;
+  if (has(3)) {
+    Value mask = in(3);
+    RankedTensorType mt = typeOf(mask);
+    bool boolean = mt.getElementType().isInteger(1);
+    if (!boolean && mt.getElementType() != element)
+      return error(op) << "a float mask must have Q's type";
+    int64_t width = mt.getShape().back();
+    if (width > skv)
+      return error(op) << "the mask is wider than the keys";
+    SmallVector<int64_t> shape(mt.getShape());
+    shape.back() = skv;
+    int64_t mr = mt.getRank();
+    bias = fromIndices(
+        loc, shape, element,
+        [&](OpBuilder &b, Location l, ValueRange idx) -> Value {
+          Value j = idx[mr - 1];
+          Value inside = arith::CmpIOp::create(
+              b, l, arith::CmpIPredicate::ult, j,
+              arith::ConstantIndexOp::create(b, l, width));
+          // Read a valid index; the padding is decided by `inside`.
+          SmallVector<Value> at(idx);
+          at.back() = arith::SelectOp::create(
+              b, l, inside, j, arith::ConstantIndexOp::create(b, l, 0));
+          Value m = tensor::ExtractOp::create(b, l, mask, at);
+          Value value =
+              boolean
+                  ? arith::SelectOp::create(b, l, m, cst(b, l, element, 0.0),
+                                            cst(b, l, element, negInf))
+                        .getResult()
+                  : m;
+          return arith::SelectOp::create(b, l, inside, value,
+                                         cst(b, l, element, negInf));
+        });
+  }
+  if (intAttr(op, "is_causal", 0)) {
+    Value causal = fromIndices(
+        loc, {sq, skv}, element,
+        [&](OpBuilder &b, Location l, ValueRange idx) -> Value {
+          Value limit = arith::AddIOp::create(
+              b, l, idx[0], arith::ConstantIndexOp::create(b, l, past));
+          Value allowed = arith::CmpIOp::create(b, l, arith::CmpIPredicate::ule,
+                                                idx[1], limit);
+          return arith::SelectOp::create(b, l, allowed, cst(b, l, element, 0.0),
+                                         cst(b, l, element, negInf));
+        });
+    bias =
+        bias ? elementwise(loc, {bias, causal}, element,
+                           [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                             return arith::AddFOp::create(b, l, a[0], a[1]);
+                           })
+             : causal;
+    if (!bias)
+      return error(op) << "the mask does not broadcast to the scores";
+  }
+  Value withBias = scores;
+  if (bias) {
+    withBias = elementwise(loc, {scores, bias}, element,
+                           [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                             return arith::AddFOp::create(b, l, a[0], a[1]);
+                           });
+    if (!withBias || typeOf(withBias).getShape() != typeOf(scores).getShape())
+      return error(op) << "the mask does not broadcast to the scores";
+  }
+
+  // Softmax over the keys, in softmax_precision; a row whose bias is all
+  // -inf (no key allowed) gives zeros.
+  Value x = softmaxType == element
+                ? withBias
+                : elementwise(loc, {withBias}, softmaxType,
+                              [&](OpBuilder &b, Location l, ValueRange a) {
+                                return castScalar(b, l, a[0], softmaxType);
+                              });
+  SmallVector<int64_t> last = {3};
+  Value max = reduce(loc, x, last, true, cst(b_, loc, softmaxType, negInf),
+                     [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                       return arith::MaximumFOp::create(b, l, a[1], a[0]);
+                     });
+  Value e = elementwise(
+      loc, {x, max}, softmaxType,
+      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+        // A row of -inf has max -inf: subtract 0 there (exp(-inf) = 0).
+        Value finite =
+            arith::CmpFOp::create(b, l, arith::CmpFPredicate::ONE, a[1],
+                                  cst(b, l, softmaxType, negInf));
+        Value m = arith::SelectOp::create(b, l, finite, a[1],
+                                          cst(b, l, softmaxType, 0.0));
+        return math::ExpOp::create(b, l, arith::SubFOp::create(b, l, a[0], m));
+      });
+  // The sum of f16 values accumulates in f32 and rounds once (numpy's
+  // pairwise sum of float16 does); bf16 sums round at every step, as the
+  // reference's (ml_dtypes) does.
+  Type sumType = softmaxType.isF16() ? f32 : softmaxType;
+  Value wide = sumType == softmaxType
+                   ? e
+                   : elementwise(loc, {e}, sumType,
+                                 [&](OpBuilder &b, Location l, ValueRange a) {
+                                   return castScalar(b, l, a[0], sumType);
+                                 });
+  Value sum = reduce(loc, wide, last, true, cst(b_, loc, sumType, 0.0),
+                     [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                       return arith::AddFOp::create(b, l, a[1], a[0]);
+                     });
+  if (sumType != softmaxType)
+    sum = elementwise(loc, {sum}, softmaxType,
+                      [&](OpBuilder &b, Location l, ValueRange a) {
+                        return castScalar(b, l, a[0], softmaxType);
+                      });
+  SmallVector<Value> probabilityInputs = {e, sum};
+  Value rowMasked;
+  if (bias) {
+    rowMasked = reduce(loc, bias, {typeOf(bias).getRank() - 1}, true,
+                       cst(b_, loc, element, negInf),
+                       [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                         return arith::MaximumFOp::create(b, l, a[1], a[0]);
+                       });
+    probabilityInputs.push_back(rowMasked);
+  }
+  Value probabilities = elementwise(
+      loc, probabilityInputs, element,
+      [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+        Value zero = cst(b, l, softmaxType, 0.0);
+        Value one = cst(b, l, softmaxType, 1.0);
+        Value s = arith::SelectOp::create(
+            b, l,
+            arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, a[1], zero),
+            one, a[1]);
+        Value p = arith::DivFOp::create(b, l, a[0], s);
+        if (a.size() > 2) {
+          Value masked =
+              arith::CmpFOp::create(b, l, arith::CmpFPredicate::OEQ, a[2],
+                                    cst(b, l, element, negInf));
+          p = arith::SelectOp::create(b, l, masked, zero, p);
+        }
+        return castScalar(b, l, p, element);
+      });
+
+  // y[b, h, i, e] = sum_j p[b,h,i,j] v[b,h/group,j,e].
+  Value y = fromIndices(
+      loc, {batch, qHeads, sq, dv}, element,
+      [&](OpBuilder &b, Location l, ValueRange idx) -> Value {
+        Value g = kvHead(b, l, idx[1]);
+        auto loop = scf::ForOp::create(
+            b, l, arith::ConstantIndexOp::create(b, l, 0),
+            arith::ConstantIndexOp::create(b, l, skv),
+            arith::ConstantIndexOp::create(b, l, 1),
+            ValueRange{cst(b, l, accType, 0.0)},
+            [&](OpBuilder &b, Location l, Value j, ValueRange carried) {
+              Value p = tensor::ExtractOp::create(
+                  b, l, probabilities, ValueRange{idx[0], idx[1], idx[2], j});
+              Value vv = tensor::ExtractOp::create(
+                  b, l, presentV, ValueRange{idx[0], g, j, idx[3]});
+              Value term =
+                  arith::MulFOp::create(b, l, castScalar(b, l, p, accType),
+                                        castScalar(b, l, vv, accType));
+              scf::YieldOp::create(
+                  b, l,
+                  ValueRange{arith::AddFOp::create(b, l, carried[0], term)});
+            });
+        return castScalar(b, l, loop.getResult(0), element);
+      });
+  if (rank == 3)
+    y = reshape(loc, transpose(loc, y, {0, 2, 1, 3}), {batch, sq, qHeads * dv});
+  lowered_[op->getResult(0)] = y;
+  if (op->getNumResults() > 1 && !isa<NoneType>(op->getResult(1).getType()))
+    lowered_[op->getResult(1)] = presentK;
+  if (op->getNumResults() > 2 && !isa<NoneType>(op->getResult(2).getType()))
+    lowered_[op->getResult(2)] = presentV;
+  if (op->getNumResults() > 3 && !isa<NoneType>(op->getResult(3).getType())) {
+    int64_t mode = intAttr(op, "qk_matmul_output_mode", 0);
+    Value qk = mode == 2 ? withBias : mode == 3 ? probabilities : scores;
+    lowered_[op->getResult(3)] = qk;
+  }
+  return success();
+}
 
 Value GraphLowering::castScalar(OpBuilder &b, Location loc, Value v, Type to,
                                 bool fromUnsigned, bool toUnsigned) {
@@ -1307,6 +1650,9 @@ LogicalResult GraphLowering::lower(Operation *op) {
     lowered_[result0] = r;
     return success();
   }
+
+  if (name == "Attention")
+    return lowerAttention(op);
 
   if (name == "RMSNormalization" || name == "SimplifiedLayerNormalization") {
     RankedTensorType t = inType(0);

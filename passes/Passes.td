@@ -194,7 +194,8 @@ def ONNXLowerGraph : Pass<"onnx-lower-graph", "mlir::ModuleOp"> {
     destination-passing style: the graph inputs, then one buffer per output.
     Elementwise operators become `linalg.generic` ops with numpy
     broadcasting in their indexing maps; MatMul/Gemm and the Reduce*
-    operators generic ops with reduction loops; Gather, Slice and Trilu
+    operators generic ops with reduction loops (Softmax, RMSNormalization
+    and opset 23's Attention are composed of them); Gather, Slice and Trilu
     generic ops that compute source indices; Reshape and its relatives
     `tensor.reshape`; Concat and Split slices. Values that decide shapes
     (Reshape's shape, Slice's starts, axes given as inputs) must be known
@@ -230,6 +231,7 @@ def ONNXLowerGraph : Pass<"onnx-lower-graph", "mlir::ModuleOp"> {
                            "::mlir::linalg::LinalgDialect",
                            "::mlir::math::MathDialect",
                            "::mlir::memref::MemRefDialect",
+                           "::mlir::scf::SCFDialect",
                            "::mlir::tensor::TensorDialect",
                            "::mlir::func::FuncDialect"];
 }

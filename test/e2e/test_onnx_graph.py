@@ -268,3 +268,40 @@ def test_graph_needs_onnx(llamac, model_factory):
     model = model_factory("m", ["--layers", "1"])
     expect_error([llamac, "compile", model.directory, "--graph", "-o", model.exe + "2"],
                  "--graph needs an ONNX model")
+
+
+def test_attention_against_onnxruntime(llamac, tmp_path):
+    """Opset 23's Attention on the generic path: 3-D inputs, grouped-query
+    heads (4 query heads on 2 key/value heads), a past cache, a boolean
+    mask and is_causal (aligned to the last key: query i sees keys up to
+    past + i), against onnxruntime."""
+    ort = pytest.importorskip("onnxruntime")
+    batch, seq, past = 2, 3, 5
+    node = helper.make_node("Attention", ["q", "k", "v", "mask", "pk", "pv"],
+                            ["y", "pko", "pvo"], q_num_heads=4, kv_num_heads=2,
+                            is_causal=1)
+    f = TensorProto.FLOAT
+    path = save(tmp_path, [node],
+                [helper.make_tensor_value_info("q", f, [batch, seq, 32]),
+                 helper.make_tensor_value_info("k", f, [batch, seq, 16]),
+                 helper.make_tensor_value_info("v", f, [batch, seq, 16]),
+                 helper.make_tensor_value_info("mask", TensorProto.BOOL, [seq, past + seq]),
+                 helper.make_tensor_value_info("pk", f, [batch, 2, past, 8]),
+                 helper.make_tensor_value_info("pv", f, [batch, 2, past, 8])],
+                [helper.make_tensor_value_info("y", f, [batch, seq, 32]),
+                 helper.make_tensor_value_info("pko", f, [batch, 2, past + seq, 8]),
+                 helper.make_tensor_value_info("pvo", f, [batch, 2, past + seq, 8])],
+                opset=23)
+    rng = np.random.default_rng(2)
+    feeds = {"q": rng.standard_normal((batch, seq, 32)).astype(np.float32),
+             "k": rng.standard_normal((batch, seq, 16)).astype(np.float32),
+             "v": rng.standard_normal((batch, seq, 16)).astype(np.float32),
+             "mask": rng.random((seq, past + seq)) > 0.2,
+             "pk": rng.standard_normal((batch, 2, past, 8)).astype(np.float32),
+             "pv": rng.standard_normal((batch, 2, past, 8)).astype(np.float32)}
+    outputs = run_graph(llamac, tmp_path, path, feeds)
+    expected = ort.InferenceSession(path, providers=["CPUExecutionProvider"]).run(
+        None, feeds)
+    for got, want in zip(outputs, expected):
+        assert got.shape == want.shape
+        assert np.abs(got - want).max() <= TOLERANCE * max(1.0, np.abs(want).max())
