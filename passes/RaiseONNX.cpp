@@ -38,6 +38,9 @@
 //                                                llama.attention
 //   RotaryEmbedding (com.microsoft, or opset  -> llama.rope with the tables'
 //     23's) at the graph's position ids          frequencies
+//   Attention (opset 23: 3-D Q/K/V, past      -> llama.attention (causal over
+//     keys/values as graph inputs, is_causal)    the cache: the spec's frontier
+//                                                 at the last key)
 //
 // Anything else the outputs depend on is reported with its node name.
 //
@@ -116,6 +119,7 @@ private:
   }
   LogicalResult markLive();
   LogicalResult scanAttention();
+  LogicalResult scanStandardAttention(Operation *op);
   LogicalResult raise(Operation *op);
   FailureOr<Value> activation(Value v, Operation *user);
   Value param(StringRef name, Type type, std::optional<int64_t> firstColumn,
@@ -195,7 +199,7 @@ int64_t featureWidth(Value v) {
 /// The operands an op needs for the outputs; the rest (attention-mask
 /// bookkeeping, cache inputs, tables read at compile time) are not followed.
 SmallVector<Value> neededOperands(Operation *op) {
-  if (isa<onnx::MS_GroupQueryAttentionOp>(op))
+  if (isa<onnx::MS_GroupQueryAttentionOp, onnx::AttentionOp>(op))
     return {op->getOperand(0), op->getOperand(1), op->getOperand(2)};
   // Positions and cos/sin tables are read at compile time.
   if (isa<onnx::MS_RotaryEmbeddingOp, onnx::RotaryEmbeddingOp>(op))
@@ -225,6 +229,11 @@ LogicalResult Raiser::scanAttention() {
   for (Operation &op : graph_.getBody().front()) {
     if (!live_.contains(&op))
       continue;
+    if (isa<onnx::AttentionOp>(op)) {
+      if (failed(scanStandardAttention(&op)))
+        return failure();
+      continue;
+    }
     if (!isa<onnx::MS_GroupQueryAttentionOp>(op))
       continue;
     int64_t layer = static_cast<int64_t>(attentions_.size());
@@ -276,8 +285,60 @@ LogicalResult Raiser::scanAttention() {
     }
   }
   if (attentions_.empty())
-    return graph_.emitError("no attention node (GroupQueryAttention) feeds "
-                            "the outputs: not a decoder llamac can raise");
+    return graph_.emitError("no attention node (GroupQueryAttention or "
+                            "Attention) feeds the outputs: not a decoder "
+                            "llamac can raise");
+  return success();
+}
+
+/// Opset 23's Attention as a decoder layer: 3-D Q, K, V (q_num_heads and
+/// kv_num_heads), the past keys/values graph inputs, present outputs, and
+/// is_causal. Its causal frontier is aligned to the last key (query i of a
+/// call after P cached keys sees keys 0..P+i; the reference implementation
+/// and onnxruntime agree), which is llama.attention's.
+LogicalResult Raiser::scanStandardAttention(Operation *op) {
+  int64_t layer = static_cast<int64_t>(attentions_.size());
+  attentions_.push_back(op);
+  int64_t heads = intAttr(op, "q_num_heads", 0);
+  int64_t kvHeads = intAttr(op, "kv_num_heads", 0);
+  if (heads <= 0 || kvHeads <= 0 || heads % kvHeads)
+    return fail(op, "Attention is raised with 3-D inputs: q_num_heads and "
+                    "kv_num_heads, q_num_heads a multiple of kv_num_heads");
+  if (!intAttr(op, "is_causal", 0))
+    return fail(op, "Attention without is_causal is not a decoder's: "
+                    "llamac's attention is causal over the cache");
+  if (!isNone(op->getOperand(3)))
+    return fail(op, "Attention with an attn_mask is not raised (llamac's "
+                    "attention is causal over the cache; padding masks have "
+                    "no counterpart)");
+  if (floatAttr(op, "softcap", 0) != 0)
+    return fail(op, "Attention with softcap is not supported");
+  if (op->getNumResults() > 3 && !op->getResult(3).use_empty())
+    return fail(op, "Attention's qk_matmul_output is used");
+  int64_t qWidth = featureWidth(op->getOperand(0));
+  int64_t kWidth = featureWidth(op->getOperand(1));
+  int64_t vWidth = featureWidth(op->getOperand(2));
+  if (qWidth <= 0 || kWidth <= 0 || vWidth <= 0)
+    return fail(op, "cannot tell the widths of Q, K and V (not MatMuls with "
+                    "weight initializers, nor tensors of static width)");
+  if (qWidth % heads || kWidth % kvHeads || qWidth / heads != kWidth / kvHeads ||
+      vWidth != kWidth)
+    return fail(op, "Q, K and V widths are not heads x one head size");
+  int64_t headDim = qWidth / heads;
+  if (layer == 0) {
+    heads_ = heads;
+    kvHeads_ = kvHeads;
+    headDim_ = headDim;
+  } else if (heads != heads_ || kvHeads != kvHeads_ || headDim != headDim_) {
+    return fail(op, "attention layers differ in their head counts or size");
+  }
+  for (auto [index, map] : {std::pair{4, &pastKeys_}, {5, &pastValues_}}) {
+    auto arg = dyn_cast<BlockArgument>(op->getOperand(index));
+    if (!arg)
+      return fail(op, "Attention's past key/value must be graph inputs "
+                      "(they become the runtime's cache)");
+    (*map)[arg] = layer;
+  }
   return success();
 }
 
@@ -746,6 +807,31 @@ LogicalResult Raiser::raise(Operation *op) {
     result(2, Raised::of(Raised::ValueCache));
     if (!op->getResult(3).use_empty())
       return fail(op, "GroupQueryAttention's output_qk is used");
+    return success();
+  }
+
+  if (isa<onnx::AttentionOp>(op)) {
+    int64_t layer = llvm::find(attentions_, op) - attentions_.begin();
+    FailureOr<Value> q = activation(op->getOperand(0), op);
+    FailureOr<Value> k = failed(q) ? FailureOr<Value>(failure())
+                                   : activation(op->getOperand(1), op);
+    FailureOr<Value> v = failed(k) ? FailureOr<Value>(failure())
+                                   : activation(op->getOperand(2), op);
+    if (failed(v))
+      return failure();
+    double scale = floatAttr(op, "scale", 0);
+    FloatAttr scaleAttr = scale != 0 ? b_.getF64FloatAttr(scale) : FloatAttr();
+    auto attention = AttentionOp::create(
+        b_, loc, q->getType(), kCache_.getType(), vCache_.getType(), *q, *k, *v,
+        kCache_, vCache_, pos_, b_.getI64IntegerAttr(layer),
+        b_.getI64IntegerAttr(heads_), b_.getI64IntegerAttr(kvHeads_), scaleAttr,
+        /*key_rope=*/DenseF64ArrayAttr(),
+        /*key_rope_interleaved=*/UnitAttr());
+    kCache_ = attention.getKCacheOut();
+    vCache_ = attention.getVCacheOut();
+    result(0, Raised::of(Raised::Activation, attention.getOutput()));
+    result(1, Raised::of(Raised::KeyCache));
+    result(2, Raised::of(Raised::ValueCache));
     return success();
   }
 

@@ -8,7 +8,9 @@ same file.
   make_onnx.py, over the configurations that matter: grouped-query heads
   and sizes that are not multiples of 8 or 16, f16 weights, separate Q/K/V
   products, interleaved rotary pairs with tied embeddings (a Transpose of
-  the embedding table as the output weight), inline initializers.
+  the embedding table as the output weight), inline initializers; and in
+  opset 23's standard operators (Attention with is_causal and past
+  keys/values, RotaryEmbedding, RMSNormalization).
 
 onnxruntime generates greedily, feeding its present keys/values back; llamac's
 executable generates from the same prompt. Logits of every step within
@@ -55,6 +57,12 @@ CASES = {
     # Opset 23's RotaryEmbedding (the model at opset 23).
     "onnx23_rotary": (["--heads", "4", "--kv-heads", "2"],
                       {"separate_qkv": True, "separate_rotary": "onnx"}),
+    # Opset 23's standard operators only: Attention (is_causal, past
+    # keys/values), RotaryEmbedding, RMSNormalization, Add residuals.
+    "onnx23_standard": (["--heads", "4", "--kv-heads", "2"], {"standard": True}),
+    "onnx23_standard_odd_f16_interleaved": (
+        ["--hidden", "96", "--intermediate", "200", "--heads", "6", "--kv-heads", "2"],
+        {"standard": True, "dtype": "f16", "interleaved": True}),
 }
 
 

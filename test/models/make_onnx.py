@@ -74,11 +74,18 @@ def quantize_nbits(weight, block, zero_points):
 
 def build(hf_dir, out, dtype="f32", separate_qkv=False, interleaved=False, inline=False,
           positions=256, int4_block=0, zero_points=False, accuracy_level=0,
-          separate_rotary=False):
+          separate_rotary=False, standard=False):
     """separate_rotary: RotaryEmbedding nodes on Q and K (with a position_ids
     input) before a GroupQueryAttention with do_rotary = 0, as the builder
     writes for attention kernels without fused rotary: com.microsoft's
-    (True or "ms") or opset 23's ("onnx"); needs separate_qkv."""
+    (True or "ms") or opset 23's ("onnx"); needs separate_qkv.
+
+    standard: opset 23's standard operators only, no com.microsoft ones:
+    RMSNormalization, Add for the residuals, RotaryEmbedding and Attention
+    (3-D Q/K/V with q_num_heads/kv_num_heads, the past keys/values as
+    inputs, is_causal) - the graph an exporter targeting opset 23 writes."""
+    if standard:
+        separate_qkv, separate_rotary = True, "onnx"
     assert not separate_rotary or separate_qkv
     config, w = load(hf_dir)
     hidden = config["hidden_size"]
@@ -147,10 +154,22 @@ def build(hf_dir, out, dtype="f32", separate_qkv=False, interleaved=False, inlin
     if dtype == "f16":
         x = node("Cast", [x], ["embedded_f32"], to=TensorProto.FLOAT)
     residual = x
-    norm = node("SimplifiedLayerNormalization",
+    norm = node("RMSNormalization" if standard else "SimplifiedLayerNormalization",
                 [x, init("model.layers.0.input_layernorm.weight",
                          w["model.layers.0.input_layernorm.weight"], cast=False)],
                 ["layer0_norm"], axis=-1, epsilon=eps, stash_type=1)
+
+    def skip_norm(a, b, scale, out, total, tag):
+        """a + b, then RMS normalization: com.microsoft's fused node, or an
+        Add and opset 23's RMSNormalization."""
+        if standard:
+            node("Add", [a, b], [total])
+            return node("RMSNormalization", [total, scale], [out], axis=-1,
+                        epsilon=eps, stash_type=1)
+        nodes.append(helper.make_node(
+            "SkipSimplifiedLayerNormalization", [a, b, scale],
+            [out, "", "", total], name=tag, domain="com.microsoft", epsilon=eps))
+        return out
 
     def matmul(inp, name, weight, tag):
         if int4_block:
@@ -199,21 +218,27 @@ def build(hf_dir, out, dtype="f32", separate_qkv=False, interleaved=False, inlin
             qkv = matmul(norm, p + "attn.qkv_proj.weight",
                          np.concatenate([q_w, k_w, v_w], axis=0), f"l{i}_qkv")
             gqa_in = [qkv, "", ""]
-        node("GroupQueryAttention",
-             gqa_in + [f"past_key_values.{i}.key", f"past_key_values.{i}.value",
-                       "seqlens_k", "total_sequence_length", "cos_cache", "sin_cache"],
-             [f"l{i}_attn", f"present.{i}.key", f"present.{i}.value"],
-             domain="com.microsoft", num_heads=heads, kv_num_heads=kv_heads,
-             scale=1.0 / math.sqrt(head_dim), do_rotary=0 if separate_rotary else 1,
-             rotary_interleaved=1 if interleaved else 0, local_window_size=-1)
+        if standard:
+            # Causal over the past keys and the new ones, aligned to the last
+            # key (a query at position p sees keys 0..p).
+            node("Attention",
+                 gqa_in + ["", f"past_key_values.{i}.key", f"past_key_values.{i}.value"],
+                 [f"l{i}_attn", f"present.{i}.key", f"present.{i}.value"],
+                 q_num_heads=heads, kv_num_heads=kv_heads, is_causal=1,
+                 scale=1.0 / math.sqrt(head_dim))
+        else:
+            node("GroupQueryAttention",
+                 gqa_in + [f"past_key_values.{i}.key", f"past_key_values.{i}.value",
+                           "seqlens_k", "total_sequence_length", "cos_cache", "sin_cache"],
+                 [f"l{i}_attn", f"present.{i}.key", f"present.{i}.value"],
+                 domain="com.microsoft", num_heads=heads, kv_num_heads=kv_heads,
+                 scale=1.0 / math.sqrt(head_dim), do_rotary=0 if separate_rotary else 1,
+                 rotary_interleaved=1 if interleaved else 0, local_window_size=-1)
         o = matmul(f"l{i}_attn", p + "attn.o_proj.weight", w[p + "self_attn.o_proj.weight"],
                    f"l{i}_o")
         post = init(p + "post_attention_layernorm.weight",
                     w[p + "post_attention_layernorm.weight"], cast=False)
-        nodes.append(helper.make_node(
-            "SkipSimplifiedLayerNormalization", [residual, o, post],
-            [f"l{i}_post", "", "", f"l{i}_sum1"], name=f"/skip_{i}_a",
-            domain="com.microsoft", epsilon=eps))
+        skip_norm(residual, o, post, f"l{i}_post", f"l{i}_sum1", f"/skip_{i}_a")
         residual = f"l{i}_sum1"
         gate = matmul(f"l{i}_post", p + "mlp.gate_proj.weight", w[p + "mlp.gate_proj.weight"],
                       f"l{i}_gate")
@@ -226,11 +251,14 @@ def build(hf_dir, out, dtype="f32", separate_qkv=False, interleaved=False, inlin
         last = i == layers - 1
         norm_name = "model.norm.weight" if last else f"model.layers.{i + 1}.input_layernorm.weight"
         scale = init(norm_name, w[norm_name], cast=False)
-        outs = [f"l{i}_next", "", "", f"l{i}_sum2"] if not last else [f"l{i}_next"]
-        nodes.append(helper.make_node("SkipSimplifiedLayerNormalization",
-                                      [residual, down, scale], outs,
-                                      name=f"/skip_{i}_b", domain="com.microsoft",
-                                      epsilon=eps))
+        if standard:
+            skip_norm(residual, down, scale, f"l{i}_next", f"l{i}_sum2", f"/skip_{i}_b")
+        else:
+            outs = [f"l{i}_next", "", "", f"l{i}_sum2"] if not last else [f"l{i}_next"]
+            nodes.append(helper.make_node("SkipSimplifiedLayerNormalization",
+                                          [residual, down, scale], outs,
+                                          name=f"/skip_{i}_b", domain="com.microsoft",
+                                          epsilon=eps))
         residual = f"l{i}_sum2"
         norm = f"l{i}_next"
 
@@ -281,9 +309,13 @@ def main():
     p.add_argument("--separate-rotary", choices=["ms", "onnx"],
                    help="RotaryEmbedding nodes (com.microsoft, or opset 23's) "
                         "instead of GQA's do_rotary")
+    p.add_argument("--standard", action="store_true",
+                   help="opset 23's standard operators only (Attention, "
+                        "RotaryEmbedding, RMSNormalization)")
     a = p.parse_args()
     build(a.hf_dir, a.out, a.dtype, a.separate_qkv, a.interleaved, a.inline, a.positions,
-          a.int4_block, a.zero_points, separate_rotary=a.separate_rotary)
+          a.int4_block, a.zero_points, separate_rotary=a.separate_rotary,
+          standard=a.standard)
 
 
 if __name__ == "__main__":
