@@ -1139,6 +1139,18 @@ LogicalResult GraphLowering::lower(Operation *op) {
       setConstant(result0, c);
       return success();
     }
+    if (elements.getElementType().isSignlessInteger(32)) {
+      // Known for shape arithmetic (axes may be int32), computed as int32.
+      IntConstant c;
+      c.shape.assign(elements.getType().getShape().begin(),
+                     elements.getType().getShape().end());
+      for (APInt v : elements.getValues<APInt>())
+        c.values.push_back(v.getSExtValue());
+      constants_[result0] = c;
+      lowered_[result0] =
+          arith::ConstantOp::create(b_, loc, elements.getType(), elements);
+      return success();
+    }
     bool isUnsigned = isUnsignedType(elements.getElementType());
     if (isUnsigned)
       elements = elements.bitcast(signless(elements.getElementType()));
@@ -1363,7 +1375,8 @@ LogicalResult GraphLowering::lower(Operation *op) {
     if (count != t.getNumElements())
       return error(op) << "cannot reshape " << t.getNumElements()
                        << " elements into " << count;
-    if (auto c = constantOf(op->getOperand(0))) {
+    if (auto c = constantOf(op->getOperand(0));
+        c && t.getElementType().isInteger(64)) {
       c->shape = out;
       setConstant(result0, *c);
       return success();
@@ -1654,6 +1667,103 @@ LogicalResult GraphLowering::lower(Operation *op) {
   if (name == "Attention")
     return lowerAttention(op);
 
+  if (name == "IsNaN") {
+    if (!isFloat(inType(0).getElementType()))
+      return error(op) << "takes floats";
+    lowered_[result0] =
+        elementwise(loc, {in(0)}, b_.getI1Type(),
+                    [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                      return arith::CmpFOp::create(
+                          b, l, arith::CmpFPredicate::UNO, a[0], a[0]);
+                    });
+    return success();
+  }
+
+  if (name == "CumSum") {
+    RankedTensorType t = inType(0);
+    Type element = t.getElementType();
+    auto axisC = constantOf(op->getOperand(1));
+    if (!axisC || axisC->values.size() != 1)
+      return mustBeKnown(op, "the axis", {1});
+    SmallVector<int64_t> axes = {axisC->values[0]};
+    if (failed(normalizeAxes(op, axes, t.getRank())))
+      return failure();
+    int64_t axis = axes[0], n = t.getDimSize(axis);
+    bool exclusive = intAttr(op, "exclusive", 0) != 0;
+    bool reverse = intAttr(op, "reverse", 0) != 0;
+    bool fp = isFloat(element);
+    Value x = in(0);
+    // out[.., i, ..] = sum of x[.., j, ..] over j <= i (reverse: j >= i;
+    // exclusive: without j = i).
+    lowered_[result0] = fromIndices(
+        loc, t.getShape(), element,
+        [&](OpBuilder &b, Location l, ValueRange idx) -> Value {
+          Value i = idx[axis];
+          Value one = arith::ConstantIndexOp::create(b, l, 1);
+          Value lo, hi;
+          if (!reverse) {
+            lo = arith::ConstantIndexOp::create(b, l, 0);
+            hi =
+                exclusive ? i : arith::AddIOp::create(b, l, i, one).getResult();
+          } else {
+            lo =
+                exclusive ? arith::AddIOp::create(b, l, i, one).getResult() : i;
+            hi = arith::ConstantIndexOp::create(b, l, n);
+          }
+          auto loop = scf::ForOp::create(
+              b, l, lo, hi, one,
+              ValueRange{arith::ConstantOp::create(b, l, element,
+                                                   b.getZeroAttr(element))},
+              [&](OpBuilder &b, Location l, Value j, ValueRange carried) {
+                SmallVector<Value> at(idx);
+                at[axis] = j;
+                Value v = tensor::ExtractOp::create(b, l, x, at);
+                Value sum =
+                    fp ? arith::AddFOp::create(b, l, carried[0], v).getResult()
+                       : arith::AddIOp::create(b, l, carried[0], v).getResult();
+                scf::YieldOp::create(b, l, ValueRange{sum});
+              });
+          return loop.getResult(0);
+        });
+    return success();
+  }
+
+  if (name == "GatherND") {
+    RankedTensorType data = inType(0), idxT = inType(1);
+    if (intAttr(op, "batch_dims", 0) != 0)
+      return error(op) << "batch_dims other than 0 is not supported";
+    int64_t k = idxT.getShape().back();
+    int64_t ir = idxT.getRank();
+    if (k > data.getRank())
+      return error(op) << "index tuples longer than the data's rank";
+    SmallVector<int64_t> shape(idxT.getShape().drop_back());
+    llvm::append_range(shape, data.getShape().drop_front(k));
+    Value source = in(0), indices = in(1);
+    lowered_[result0] = fromIndices(
+        loc, shape, data.getElementType(),
+        [&](OpBuilder &b, Location l, ValueRange idx) -> Value {
+          SmallVector<Value> at;
+          for (int64_t c = 0; c < k; ++c) {
+            SmallVector<Value> where(idx.take_front(ir - 1));
+            where.push_back(arith::ConstantIndexOp::create(b, l, c));
+            Value raw = tensor::ExtractOp::create(b, l, indices, where);
+            Value i = arith::IndexCastOp::create(b, l, b.getIndexType(), raw);
+            Value negative =
+                arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, i,
+                                      arith::ConstantIndexOp::create(b, l, 0));
+            at.push_back(arith::SelectOp::create(
+                b, l, negative,
+                arith::AddIOp::create(
+                    b, l, i,
+                    arith::ConstantIndexOp::create(b, l, data.getDimSize(c))),
+                i));
+          }
+          llvm::append_range(at, idx.drop_front(ir - 1));
+          return tensor::ExtractOp::create(b, l, source, at);
+        });
+    return success();
+  }
+
   if (name == "RMSNormalization" || name == "SimplifiedLayerNormalization") {
     RankedTensorType t = inType(0);
     Type element = t.getElementType();
@@ -1756,8 +1866,10 @@ LogicalResult GraphLowering::lower(Operation *op) {
     if (axis < 0)
       axis += rank;
     // Known 1-D integer values (shapes being built) fold.
-    bool allKnown = llvm::all_of(
-        inputs, [&](Value v) { return constantOf(v).has_value(); });
+    bool allKnown = llvm::all_of(inputs, [&](Value v) {
+      return constantOf(v).has_value() &&
+             typeOf(lowered(v)).getElementType().isInteger(64);
+    });
     if (allKnown && rank == 1) {
       IntConstant c;
       for (Value v : inputs)
@@ -1885,7 +1997,8 @@ LogicalResult GraphLowering::lower(Operation *op) {
       begin[axis] = s;
       step[axis] = st;
     }
-    if (auto c = constantOf(op->getOperand(0)); c && rank == 1) {
+    if (auto c = constantOf(op->getOperand(0));
+        c && rank == 1 && t.getElementType().isInteger(64)) {
       IntConstant r;
       for (int64_t i = 0; i < size[0]; ++i)
         r.values.push_back(c->values[begin[0] + i * step[0]]);
@@ -1919,7 +2032,7 @@ LogicalResult GraphLowering::lower(Operation *op) {
       return error(op) << "axis out of range";
     auto cdata = constantOf(op->getOperand(0));
     auto cidx = constantOf(op->getOperand(1));
-    if (cdata && cidx && rank == 1) {
+    if (cdata && cidx && rank == 1 && data.getElementType().isInteger(64)) {
       IntConstant r;
       r.shape = cidx->shape;
       for (int64_t i : cidx->values) {

@@ -37,6 +37,8 @@ STANDARD = [
     "Abs", "And", "Ceil", "Erf", "Exp", "Flatten", "Floor", "GreaterOrEqual",
     "Identity", "LessOrEqual", "Log", "Max", "Min", "Not", "Or", "ReduceMax",
     "ReduceMin", "Relu", "Sign", "Tanh", "Xor",
+    # What torch.onnx's dynamo exporter writes for transformers' masks.
+    "CumSum", "GatherND", "IsNaN",
 ]
 
 # (domain, name, inputs, outputs, attributes, summary); an input or output is

@@ -722,6 +722,42 @@ def ONNX_XorOp : ONNX_Op<"Xor", []> {
   let results = (outs ONNX_Value:$C);
 }
 
+def ONNX_CumSumOp : ONNX_Op<"CumSum", []> {
+  let summary = "Performs cumulative sum of the input elements along the given axis";
+  let description = [{
+    ONNX operator `ai.onnx.CumSum` (this definition: opset 14).
+    Inputs: `x` (single), `axis` (single).
+    Outputs: `y` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$x, ONNX_Value:$axis, OptionalAttr<I64Attr>:$exclusive, OptionalAttr<I64Attr>:$reverse);
+  let results = (outs ONNX_Value:$y);
+}
+
+def ONNX_GatherNDOp : ONNX_Op<"GatherND", []> {
+  let summary = "Given `data` tensor of rank `r` >= 1, `indices` tensor of rank `q` >= 1, and `batch_dims` integer `b`, this operator gathers slices of `data` into an output ten";
+  let description = [{
+    ONNX operator `ai.onnx.GatherND` (this definition: opset 13).
+    Inputs: `data` (single), `indices` (single).
+    Outputs: `output` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$data, ONNX_Value:$indices, OptionalAttr<I64Attr>:$batch_dims);
+  let results = (outs ONNX_Value:$output);
+}
+
+def ONNX_IsNaNOp : ONNX_Op<"IsNaN", []> {
+  let summary = "Returns which elements of the input are NaN";
+  let description = [{
+    ONNX operator `ai.onnx.IsNaN` (this definition: opset 20).
+    Inputs: `X` (single).
+    Outputs: `Y` (single).
+    An input or output the node leaves empty is a `none` value.
+  }];
+  let arguments = (ins ONNX_Value:$X);
+  let results = (outs ONNX_Value:$Y);
+}
+
 def ONNX_SimplifiedLayerNormalizationOp : ONNX_Op<"SimplifiedLayerNormalization", []> {
   let summary = "RMS normalization: X / sqrt(mean(X^2) + epsilon) * scale (an onnxruntime operator registered in the ai.onnx domain)";
   let description = [{

@@ -600,6 +600,13 @@ public:
     SmallVector<Type> inputTypes;
     SmallVector<const ::onnx::ValueInfoProto *> inputs;
     SmallVector<const ::onnx::ValueInfoProto *> bound;
+    for (const auto &[name, shape] : options_.inputShapes)
+      if (!llvm::any_of(graph.input(), [&](const ::onnx::ValueInfoProto &in) {
+            return in.name() == name;
+          }))
+        return createStringError("%s: --input-shape names '%s', which is "
+                                 "not an input of the graph",
+                                 data_.path.c_str(), name.c_str());
     for (const auto &[name, file] : options_.inputValues)
       if (!llvm::any_of(graph.input(), [&](const ::onnx::ValueInfoProto &in) {
             return in.name() == name;
@@ -619,6 +626,24 @@ public:
         return createStringError("%s: graph input '%s' is not a tensor of a "
                                  "supported element type",
                                  data_.path.c_str(), input.name().c_str());
+      if (auto it = options_.inputShapes.find(input.name());
+          it != options_.inputShapes.end()) {
+        auto declared = dyn_cast<RankedTensorType>(type);
+        const std::vector<int64_t> &given = it->second;
+        bool fits = declared &&
+                    declared.getRank() == static_cast<int64_t>(given.size());
+        for (size_t d = 0; fits && d < given.size(); ++d)
+          fits = declared.isDynamicDim(d) || declared.getDimSize(d) == given[d];
+        if (!fits) {
+          std::string text;
+          llvm::raw_string_ostream(text) << type;
+          return createStringError("%s: --input-shape for '%s' does not fit "
+                                   "its declared type %s",
+                                   data_.path.c_str(), input.name().c_str(),
+                                   text.c_str());
+        }
+        type = RankedTensorType::get(given, declared.getElementType());
+      }
       inputTypes.push_back(type);
       inputs.push_back(&input);
     }
@@ -945,7 +970,7 @@ private:
       return b_.getIntegerType(64);
     if (type == "Equal" || type == "Less" || type == "Greater" ||
         type == "LessOrEqual" || type == "GreaterOrEqual" || type == "And" ||
-        type == "Or" || type == "Xor" || type == "Not")
+        type == "Or" || type == "Xor" || type == "Not" || type == "IsNaN")
       return b_.getI1Type();
     if (type == "Cast")
       return mlirElementType(b_, static_cast<int>(intAttribute(node, "to", 1)));

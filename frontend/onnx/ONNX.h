@@ -22,6 +22,7 @@
 
 #include <map>
 #include <string>
+#include <vector>
 
 namespace llamac {
 
@@ -50,6 +51,9 @@ struct ONNXImportOptions {
   /// Graph inputs whose values are given when compiling: input name ->
   /// a TensorProto file (`--input-value`). They become constants.
   std::map<std::string, std::string> inputValues;
+  /// Graph inputs given a shape (`--input-shape`): dynamic dimensions
+  /// become these; the input's static ones must agree.
+  std::map<std::string, std::vector<int64_t>> inputShapes;
 };
 
 /// The graph of a model loadONNX read, as `@main_graph` in the `onnx`

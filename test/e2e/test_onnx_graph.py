@@ -305,3 +305,34 @@ def test_attention_against_onnxruntime(llamac, tmp_path):
     for got, want in zip(outputs, expected):
         assert got.shape == want.shape
         assert np.abs(got - want).max() <= TOLERANCE * max(1.0, np.abs(want).max())
+
+
+TORCH_LLAMA = os.path.join(ROOT, "test", "onnx", "torch_llama", "model.onnx")
+
+
+@pytest.mark.parametrize("length", [1, 7, 20])
+def test_torch_exported_llama(llamac, tmp_path, length):
+    """A Llama exported by torch.onnx's dynamo exporter (plain operators:
+    attention as MatMul/Softmax with transformers' mask construction;
+    test/onnx/make_torch_fixture.py), compiled with --graph at a fixed
+    sequence length, against onnxruntime on the same file."""
+    ort = pytest.importorskip("onnxruntime")
+    ids = np.random.default_rng(length).integers(0, 1600, (1, length)).astype(np.int64)
+    (logits,) = run_graph(llamac, tmp_path, TORCH_LLAMA, {"input_ids": ids},
+                          extra=["--input-shape", f"input_ids=1x{length}"])
+    (expected,) = ort.InferenceSession(TORCH_LLAMA, providers=["CPUExecutionProvider"]).run(
+        None, {"input_ids": ids})
+    assert logits.shape == expected.shape == (1, length, 1600)
+    assert np.abs(logits - expected).max() <= TOLERANCE * np.abs(expected).max()
+
+
+def test_input_shape_errors(llamac, tmp_path):
+    exe = str(tmp_path / "g")
+    expect_error([llamac, "compile", TORCH_LLAMA, "--graph", "-o", exe],
+                 "no static shape")
+    expect_error([llamac, "compile", TORCH_LLAMA, "--graph", "-o", exe, "--input-shape",
+                  "input_ids=2x7"], "does not fit its declared type")
+    expect_error([llamac, "compile", TORCH_LLAMA, "--graph", "-o", exe, "--input-shape",
+                  "ids=1x7"], "'ids', which is not an input of the graph")
+    expect_error([llamac, "compile", TORCH_LLAMA, "--graph", "-o", exe, "--input-shape",
+                  "input_ids=1x0"], "is not NAME=D0xD1... with positive sizes")

@@ -204,6 +204,13 @@ cl::list<std::string> inputValues(
     cl::value_desc("NAME=FILE"), cl::sub(compileCommand),
     cl::cat(compileCategory));
 
+cl::list<std::string> inputShapes(
+    "input-shape",
+    cl::desc("With --graph: the shape of graph input NAME, for its dynamic "
+             "dimensions (e.g. input_ids=1x7)"),
+    cl::value_desc("NAME=D0xD1..."), cl::sub(compileCommand),
+    cl::cat(compileCategory));
+
 cl::opt<std::string> tokenizerPath(
     "tokenizer",
     cl::desc("A tokenizer.json to use instead of the model's own (needed "
@@ -376,8 +383,8 @@ int compile(const char *argv0) {
                               maxChunk.getValue()));
   if (graphMode)
     return compileGraph(argv0, *target);
-  if (!inputValues.empty())
-    return fail("--input-value needs --graph");
+  if (!inputValues.empty() || !inputShapes.empty())
+    return fail("--input-value and --input-shape need --graph");
   std::optional<llama::QuantKind> quantKind;
   if (quantize != "none") {
     quantKind = llama::symbolizeQuantKind(quantize);
@@ -773,6 +780,23 @@ int compileGraph(const char *argv0, const Target &target) {
       return fail(
           llvm::formatv("--input-value {0}: '{1}' does not exist", name, file));
     importOptions.inputValues[name.str()] = file.str();
+  }
+  for (const std::string &binding : inputShapes) {
+    auto [name, dims] = llvm::StringRef(binding).split('=');
+    std::vector<int64_t> shape;
+    llvm::SmallVector<llvm::StringRef> parts;
+    dims.split(parts, 'x');
+    bool ok = !name.empty() && !dims.empty();
+    for (llvm::StringRef part : parts) {
+      int64_t d = 0;
+      ok = ok && !part.getAsInteger(10, d) && d > 0;
+      shape.push_back(d);
+    }
+    if (!ok)
+      return fail(llvm::formatv("--input-shape '{0}' is not NAME=D0xD1... "
+                                "with positive sizes",
+                                binding));
+    importOptions.inputShapes[name.str()] = shape;
   }
   std::string runtimeDir;
   if (emit == Emit::Exe || emit == Emit::Lib) {
