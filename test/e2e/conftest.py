@@ -32,7 +32,7 @@ TEST_TARGET = os.environ.get("LLAMAC_TEST_TARGET", "")
 EMULATORS = {
     "aarch64-neon": ["qemu-aarch64-static", "-cpu", "neoverse-n1"],
     "aarch64-sve": ["qemu-aarch64-static", "-cpu", "max,sve512=on"],
-    "riscv64-rvv": ["qemu-riscv64-static", "-cpu", "rv64,v=true,vlen=256,vext_spec=v1.0,Zfhmin=true"],
+    "riscv64-rvv": ["qemu-riscv64-static", "-cpu", "rv64,v=true,vlen=128,vext_spec=v1.0,Zfhmin=true"],
 }
 HOST_MACHINE = 62  # ELF e_machine of x86-64
 
