@@ -716,6 +716,14 @@ LogicalResult GraphLowering::normalizeAxes(Operation *op,
   return success();
 }
 
+/// The body applying a one-operand math op.
+template <typename OpT>
+static std::function<Value(OpBuilder &, Location, ValueRange)> unaryMath() {
+  return [](OpBuilder &b, Location l, ValueRange a) -> Value {
+    return OpT::create(b, l, a[0]);
+  };
+}
+
 /// Elementwise scalar bodies by operator name; null when not elementwise.
 static std::function<Value(OpBuilder &, Location, ValueRange)>
 scalarBody(StringRef name, Type element, bool isUnsigned = false) {
@@ -858,9 +866,7 @@ scalarBody(StringRef name, Type element, bool isUnsigned = false) {
     return nullptr;
   // Float-only operators.
   if (name == "Sqrt")
-    return [](OpBuilder &b, Location l, ValueRange a) -> Value {
-      return math::SqrtOp::create(b, l, a[0]);
-    };
+    return unaryMath<math::SqrtOp>();
   if (name == "Reciprocal")
     return [cst](OpBuilder &b, Location l, ValueRange a) -> Value {
       return arith::DivFOp::create(b, l, cst(b, l, a[0].getType(), 1), a[0]);
@@ -878,37 +884,21 @@ scalarBody(StringRef name, Type element, bool isUnsigned = false) {
       return math::PowFOp::create(b, l, a[0], a[1]);
     };
   if (name == "Cos")
-    return [](OpBuilder &b, Location l, ValueRange a) -> Value {
-      return math::CosOp::create(b, l, a[0]);
-    };
+    return unaryMath<math::CosOp>();
   if (name == "Sin")
-    return [](OpBuilder &b, Location l, ValueRange a) -> Value {
-      return math::SinOp::create(b, l, a[0]);
-    };
+    return unaryMath<math::SinOp>();
   if (name == "Exp")
-    return [](OpBuilder &b, Location l, ValueRange a) -> Value {
-      return math::ExpOp::create(b, l, a[0]);
-    };
+    return unaryMath<math::ExpOp>();
   if (name == "Log")
-    return [](OpBuilder &b, Location l, ValueRange a) -> Value {
-      return math::LogOp::create(b, l, a[0]);
-    };
+    return unaryMath<math::LogOp>();
   if (name == "Tanh")
-    return [](OpBuilder &b, Location l, ValueRange a) -> Value {
-      return math::TanhOp::create(b, l, a[0]);
-    };
+    return unaryMath<math::TanhOp>();
   if (name == "Erf")
-    return [](OpBuilder &b, Location l, ValueRange a) -> Value {
-      return math::ErfOp::create(b, l, a[0]);
-    };
+    return unaryMath<math::ErfOp>();
   if (name == "Floor")
-    return [](OpBuilder &b, Location l, ValueRange a) -> Value {
-      return math::FloorOp::create(b, l, a[0]);
-    };
+    return unaryMath<math::FloorOp>();
   if (name == "Ceil")
-    return [](OpBuilder &b, Location l, ValueRange a) -> Value {
-      return math::CeilOp::create(b, l, a[0]);
-    };
+    return unaryMath<math::CeilOp>();
   return nullptr;
 }
 

@@ -120,6 +120,9 @@ private:
   LogicalResult markLive();
   LogicalResult scanAttention();
   LogicalResult scanStandardAttention(Operation *op);
+  /// llama.attention on the cache for an attention node's Q, K, V; its
+  /// results become the output and the present key/value caches.
+  void emitAttention(Operation *op, Value q, Value k, Value v, int64_t layer);
   LogicalResult raise(Operation *op);
   FailureOr<Value> activation(Value v, Operation *user);
   Value param(StringRef name, Type type, std::optional<int64_t> firstColumn,
@@ -321,8 +324,8 @@ LogicalResult Raiser::scanStandardAttention(Operation *op) {
   if (qWidth <= 0 || kWidth <= 0 || vWidth <= 0)
     return fail(op, "cannot tell the widths of Q, K and V (not MatMuls with "
                     "weight initializers, nor tensors of static width)");
-  if (qWidth % heads || kWidth % kvHeads || qWidth / heads != kWidth / kvHeads ||
-      vWidth != kWidth)
+  if (qWidth % heads || kWidth % kvHeads ||
+      qWidth / heads != kWidth / kvHeads || vWidth != kWidth)
     return fail(op, "Q, K and V widths are not heads x one head size");
   int64_t headDim = qWidth / heads;
   if (layer == 0) {
@@ -470,6 +473,24 @@ FailureOr<SmallVector<double>> Raiser::rotaryFrequencies(Operation *op,
     }
   }
   return frequencies;
+}
+
+void Raiser::emitAttention(Operation *op, Value q, Value k, Value v,
+                           int64_t layer) {
+  double scale = floatAttr(op, "scale", 0);
+  FloatAttr scaleAttr = scale != 0 ? b_.getF64FloatAttr(scale) : FloatAttr();
+  auto attention = AttentionOp::create(
+      b_, op->getLoc(), q.getType(), kCache_.getType(), vCache_.getType(), q, k,
+      v, kCache_, vCache_, pos_, b_.getI64IntegerAttr(layer),
+      b_.getI64IntegerAttr(heads_), b_.getI64IntegerAttr(kvHeads_), scaleAttr,
+      /*key_rope=*/DenseF64ArrayAttr(),
+      /*key_rope_interleaved=*/UnitAttr());
+  kCache_ = attention.getKCacheOut();
+  vCache_ = attention.getVCacheOut();
+  raised_[op->getResult(0)] =
+      Raised::of(Raised::Activation, attention.getOutput());
+  raised_[op->getResult(1)] = Raised::of(Raised::KeyCache);
+  raised_[op->getResult(2)] = Raised::of(Raised::ValueCache);
 }
 
 LogicalResult Raiser::raise(Operation *op) {
@@ -792,19 +813,7 @@ LogicalResult Raiser::raise(Operation *op) {
       q = rope(q);
       k = rope(k);
     }
-    double scale = floatAttr(op, "scale", 0);
-    FloatAttr scaleAttr = scale != 0 ? b_.getF64FloatAttr(scale) : FloatAttr();
-    auto attention = AttentionOp::create(
-        b_, loc, q.getType(), kCache_.getType(), vCache_.getType(), q, k, v,
-        kCache_, vCache_, pos_, b_.getI64IntegerAttr(layer),
-        b_.getI64IntegerAttr(heads_), b_.getI64IntegerAttr(kvHeads_), scaleAttr,
-        /*key_rope=*/DenseF64ArrayAttr(),
-        /*key_rope_interleaved=*/UnitAttr());
-    kCache_ = attention.getKCacheOut();
-    vCache_ = attention.getVCacheOut();
-    result(0, Raised::of(Raised::Activation, attention.getOutput()));
-    result(1, Raised::of(Raised::KeyCache));
-    result(2, Raised::of(Raised::ValueCache));
+    emitAttention(op, q, k, v, layer);
     if (!op->getResult(3).use_empty())
       return fail(op, "GroupQueryAttention's output_qk is used");
     return success();
@@ -819,19 +828,7 @@ LogicalResult Raiser::raise(Operation *op) {
                                    : activation(op->getOperand(2), op);
     if (failed(v))
       return failure();
-    double scale = floatAttr(op, "scale", 0);
-    FloatAttr scaleAttr = scale != 0 ? b_.getF64FloatAttr(scale) : FloatAttr();
-    auto attention = AttentionOp::create(
-        b_, loc, q->getType(), kCache_.getType(), vCache_.getType(), *q, *k, *v,
-        kCache_, vCache_, pos_, b_.getI64IntegerAttr(layer),
-        b_.getI64IntegerAttr(heads_), b_.getI64IntegerAttr(kvHeads_), scaleAttr,
-        /*key_rope=*/DenseF64ArrayAttr(),
-        /*key_rope_interleaved=*/UnitAttr());
-    kCache_ = attention.getKCacheOut();
-    vCache_ = attention.getVCacheOut();
-    result(0, Raised::of(Raised::Activation, attention.getOutput()));
-    result(1, Raised::of(Raised::KeyCache));
-    result(2, Raised::of(Raised::ValueCache));
+    emitAttention(op, *q, *k, *v, layer);
     return success();
   }
 

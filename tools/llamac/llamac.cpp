@@ -307,6 +307,17 @@ uint64_t fingerprint(ModuleOp module) {
   return llvm::xxh3_64bits(llvm::StringRef(text));
 }
 
+/// --emit llvm: the module as LLVM IR text.
+int writeLLVMText(llvm::Module &module, llvm::StringRef path) {
+  std::string error;
+  auto file = openOutputFile(path, &error);
+  if (!file)
+    return fail(error);
+  module.print(file->os(), nullptr);
+  file->keep();
+  return 0;
+}
+
 LogicalResult writeModule(ModuleOp module, llvm::StringRef path) {
   std::string error;
   auto file = openOutputFile(path, &error);
@@ -583,15 +594,8 @@ int compile(const char *argv0) {
   optimizeLLVMIR(**llvmModule, **machine);
   progress.done("optimized LLVM IR");
 
-  if (emit == Emit::LLVM) {
-    std::string error;
-    auto file = openOutputFile(outputPath, &error);
-    if (!file)
-      return fail(error);
-    (*llvmModule)->print(file->os(), nullptr);
-    file->keep();
-    return 0;
-  }
+  if (emit == Emit::LLVM)
+    return writeLLVMText(**llvmModule, outputPath);
   if (emit == Emit::Asm || emit == Emit::Obj) {
     std::string error;
     auto file = openOutputFile(outputPath, &error);
@@ -897,15 +901,8 @@ int compileGraph(const char *argv0, const Target &target) {
     return fail(std::move(e));
   optimizeLLVMIR(**llvmModule, **machine);
   progress.done("optimized LLVM IR");
-  if (emit == Emit::LLVM) {
-    std::string error;
-    auto file = openOutputFile(outputPath, &error);
-    if (!file)
-      return fail(error);
-    (*llvmModule)->print(file->os(), nullptr);
-    file->keep();
-    return 0;
-  }
+  if (emit == Emit::LLVM)
+    return writeLLVMText(**llvmModule, outputPath);
   auto emitTo = [&](llvm::StringRef path,
                     llvm::CodeGenFileType type) -> llvm::Error {
     std::error_code error;
