@@ -420,8 +420,6 @@ LogicalResult GraphLowering::lowerAttention(Operation *op) {
     return error(op) << "Q, K and V shapes do not agree";
   int64_t group = qHeads / kvHeads;
 
-  MLIRContext *context = b_.getContext();
-  auto dim = [&](unsigned d) { return getAffineDimExpr(d, context); };
   auto cst = [&](OpBuilder &b, Location l, Type t, double v) -> Value {
     return arith::ConstantOp::create(b, l, t, b.getFloatAttr(t, v));
   };
@@ -724,6 +722,14 @@ static std::function<Value(OpBuilder &, Location, ValueRange)> unaryMath() {
   };
 }
 
+/// The body applying a two-operand arith op.
+template <typename OpT>
+static std::function<Value(OpBuilder &, Location, ValueRange)> binary() {
+  return [](OpBuilder &b, Location l, ValueRange a) -> Value {
+    return OpT::create(b, l, a[0], a[1]);
+  };
+}
+
 /// Elementwise scalar bodies by operator name; null when not elementwise.
 static std::function<Value(OpBuilder &, Location, ValueRange)>
 scalarBody(StringRef name, Type element, bool isUnsigned = false) {
@@ -736,37 +742,15 @@ scalarBody(StringRef name, Type element, bool isUnsigned = false) {
                                      b.getIntegerAttr(t, int64_t(v)));
   };
   if (name == "Add")
-    return fp ? Fn([](OpBuilder &b, Location l, ValueRange a) -> Value {
-      return arith::AddFOp::create(b, l, a[0], a[1]);
-    })
-              : Fn([](OpBuilder &b, Location l, ValueRange a) -> Value {
-                  return arith::AddIOp::create(b, l, a[0], a[1]);
-                });
+    return fp ? binary<arith::AddFOp>() : binary<arith::AddIOp>();
   if (name == "Sub")
-    return fp ? Fn([](OpBuilder &b, Location l, ValueRange a) -> Value {
-      return arith::SubFOp::create(b, l, a[0], a[1]);
-    })
-              : Fn([](OpBuilder &b, Location l, ValueRange a) -> Value {
-                  return arith::SubIOp::create(b, l, a[0], a[1]);
-                });
+    return fp ? binary<arith::SubFOp>() : binary<arith::SubIOp>();
   if (name == "Mul")
-    return fp ? Fn([](OpBuilder &b, Location l, ValueRange a) -> Value {
-      return arith::MulFOp::create(b, l, a[0], a[1]);
-    })
-              : Fn([](OpBuilder &b, Location l, ValueRange a) -> Value {
-                  return arith::MulIOp::create(b, l, a[0], a[1]);
-                });
+    return fp ? binary<arith::MulFOp>() : binary<arith::MulIOp>();
   if (name == "Div")
-    return fp ? Fn([](OpBuilder &b, Location l, ValueRange a) -> Value {
-      return arith::DivFOp::create(b, l, a[0], a[1]);
-    })
-           : isUnsigned
-               ? Fn([](OpBuilder &b, Location l, ValueRange a) -> Value {
-                   return arith::DivUIOp::create(b, l, a[0], a[1]);
-                 })
-               : Fn([](OpBuilder &b, Location l, ValueRange a) -> Value {
-                   return arith::DivSIOp::create(b, l, a[0], a[1]);
-                 });
+    return fp           ? binary<arith::DivFOp>()
+           : isUnsigned ? binary<arith::DivUIOp>()
+                        : binary<arith::DivSIOp>();
   if (name == "Max" || name == "Min") {
     bool max = name == "Max";
     return fp ? Fn([max](OpBuilder &b, Location l, ValueRange a) -> Value {
