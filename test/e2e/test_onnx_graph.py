@@ -264,6 +264,19 @@ def test_runner_checks_its_inputs(llamac, tmp_path):
     expect_error([exe], "no value for input 'x'")
 
 
+def test_llama_options_do_not_apply(llamac, tmp_path):
+    path = save(tmp_path, [helper.make_node("Neg", ["x"], ["y"])],
+                [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
+                [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])])
+    for extra, option in ((["--quantize", "q8_0"], "--quantize"),
+                          (["--max-context", "64"], "--max-context"),
+                          (["--weights", "external"], "--weights")):
+        expect_error([llamac, "compile", path, "--graph", "-o", str(tmp_path / "g")] + extra,
+                     f"{option} does not apply to --graph")
+    expect_error([llamac, "compile", path, "-o", str(tmp_path / "g"), "--input-shape",
+                  "x=2"], "need --graph")
+
+
 def test_graph_needs_onnx(llamac, model_factory):
     model = model_factory("m", ["--layers", "1"])
     expect_error([llamac, "compile", model.directory, "--graph", "-o", model.exe + "2"],

@@ -773,6 +773,20 @@ int compileGraph(const char *argv0, const Target &target) {
     return fail(llvm::formatv("--graph compiles for this machine's CPU "
                               "targets, not '{0}'",
                               target.name()));
+  // Options of the Llama path have no meaning for a tensor function.
+  for (auto [given, option] :
+       {std::pair{quantize != "none", "--quantize"},
+        {quantizeOutput.getValue(), "--quantize-output"},
+        {weightsMode != WeightsMode::Embedded, "--weights"},
+        {!tokenizerPath.empty(), "--tokenizer"},
+        {maxContext != 0, "--max-context"},
+        {activationPrecision != "int8", "--activation-precision"},
+        {maxChunk != 256, "--max-chunk"},
+        {noFusion.getValue(), "--no-fusion"}})
+    if (given)
+      return fail(llvm::formatv("{0} does not apply to --graph (a tensor "
+                                "function, not a Llama decoder)",
+                                option));
   ONNXImportOptions importOptions;
   importOptions.embedInitializers = true;
   for (const std::string &binding : inputValues) {
@@ -858,9 +872,14 @@ int compileGraph(const char *argv0, const Target &target) {
           "which the graph interface does not pass",
           compileModel.getValue(), i + outputs >= buffers ? "output" : "input",
           name ? name.getValue() : "?", type.getElementType()));
-    info += llvm::formatv(
-        "{0} {1} {2} {3}", i + outputs >= buffers ? "output" : "input",
-        name ? name.getValue() : llvm::StringRef("-"), code, type.getRank());
+    // One word per name: whitespace in an ONNX name becomes '_'.
+    std::string word = name && !name.getValue().empty() ? name.str() : "-";
+    for (char &c : word)
+      if (llvm::isSpace(c))
+        c = '_';
+    info += llvm::formatv("{0} {1} {2} {3}",
+                          i + outputs >= buffers ? "output" : "input", word,
+                          code, type.getRank());
     for (int64_t d : type.getShape())
       info += " " + std::to_string(d);
     info += "\n";
