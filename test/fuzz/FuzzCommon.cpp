@@ -121,6 +121,17 @@ void compileFrontHalf(const std::string &path) {
   options.maxContext = 16;
   OwningOpRef<ModuleOp> module;
   if ((*model)->format == "onnx") {
+    // The generic path first (--graph): import with embedded initializers,
+    // then onnx-lower-graph; errors are the expected result.
+    ONNXImportOptions graphOptions;
+    graphOptions.embedInitializers = true;
+    if (auto graph = importONNX(context(), **model, graphOptions)) {
+      PassManager lower(&context());
+      lower.addPass(createONNXLowerGraph());
+      (void)lower.run(**graph);
+    } else {
+      llvm::consumeError(graph.takeError());
+    }
     auto imported = importONNX(context(), **model);
     if (!imported) {
       llvm::consumeError(imported.takeError());

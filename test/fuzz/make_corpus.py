@@ -121,7 +121,18 @@ def main():
     write(out, "onnx", "genai", read(os.path.join(genai, "model.onnx")) + SPLIT +
           read(os.path.join(genai, "model.onnx.data")) + SPLIT +
           read(os.path.join(genai, "genai_config.json")))
-    # A safetensors seed with its tokenizer.json.
+    # Static-shaped graphs for the generic lowering (--graph): a few of the
+    # onnx package's node test models, one per family of lowering.
+    import onnx.backend.test.case.node as node_cases
+    wanted = {"test_add_bcast", "test_matmul_3d", "test_reshape_negative_dim",
+              "test_slice_neg_steps", "test_gather_negative_indices", "test_softmax_axis_1",
+              "test_reduce_mean_keepdims_example", "test_trilu_lower", "test_concat_3d_axis_1",
+              "test_split_equal_parts_1d_opset18", "test_attention_4d_gqa_with_past_and_present",
+              "test_cumsum_2d_axis_0", "test_where_example", "test_cast_FLOAT_to_FLOAT16",
+              "test_gemm_all_attributes", "test_expand_dim_changed"}
+    for case in node_cases.collect_testcases():
+        if case.name in wanted and case.model is not None:
+            write(out, "onnx", "node-" + case.name, case.model.SerializeToString())
     hf = os.path.join(out, "safetensors")
     first = read(os.path.join(hf, "f32"))
     write(out, "safetensors", "f32-tokenizer", first + SPLIT + read(tokenizers[0]))
