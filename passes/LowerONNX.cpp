@@ -1428,6 +1428,8 @@ LogicalResult GraphLowering::lower(Operation *op) {
     if (name == "Gemm") {
       if (at.getRank() != 2 || bt.getRank() != 2)
         return error(op) << "Gemm takes matrices";
+      if (!isFloat(element))
+        return error(op) << "Gemm is lowered for floats only";
       transA = intAttr(op, "transA", 0);
       transB = intAttr(op, "transB", 0);
       alpha = floatAttr(op, "alpha", 1.0);
@@ -1530,8 +1532,6 @@ LogicalResult GraphLowering::lower(Operation *op) {
           });
       if (!result)
         return error(op) << "C does not broadcast to the product";
-      if (!fp)
-        return error(op) << "Gemm is lowered for floats only";
       lowered_[result0] = result;
       return success();
     }
