@@ -14,13 +14,19 @@
 //                                  broadcasting in the indexing maps
 //   MatMul, Gemm                -> linalg.generic with a reduction
 //   ReduceSum/Mean/Max/Min,     -> linalg.generic reductions (keepdims via
-//   Softmax                        the maps), Softmax as max, exp, sum, div
+//   Softmax, RMSNormalization      the maps), Softmax as max, exp, sum, div
+//   Attention (opset 23)        -> scores, bias (mask, causal frontier at
+//                                  the last key), softmax, weighted values
 //   Transpose, Expand           -> linalg.generic with permuted/broadcast maps
-//   Gather, Slice, Trilu        -> linalg.generic computing source indices
-//                                  (tensor.extract in the body)
+//   Gather, GatherND, Slice,    -> linalg.generic computing source indices
+//   Trilu, CumSum                  (tensor.extract in the body)
 //   Reshape, Flatten, Squeeze,  -> tensor.reshape
 //   Unsqueeze
 //   Concat, Split               -> tensor.insert_slice / extract_slice
+//
+// Each operator is one branch of GraphLowering::lower, which maps every onnx
+// value to its lowered tensor (and, for small integer tensors known while
+// compiling, their values).
 //
 // Shapes must be static. Values that decide shapes (Reshape's shape, Slice's
 // starts, the axes of Squeeze/Unsqueeze/Reduce*, Range, ConstantOfShape) must
