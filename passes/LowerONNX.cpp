@@ -870,9 +870,7 @@ scalarBody(StringRef name, Type element, bool isUnsigned = false) {
           arith::AddFOp::create(b, l, cst(b, l, t, 1), e));
     };
   if (name == "Pow")
-    return [](OpBuilder &b, Location l, ValueRange a) -> Value {
-      return math::PowFOp::create(b, l, a[0], a[1]);
-    };
+    return binary<math::PowFOp>();
   if (name == "Cos")
     return unaryMath<math::CosOp>();
   if (name == "Sin")

@@ -19,8 +19,8 @@
  *
  * where ELEMENT_TYPE is ONNX's TensorProto.DataType number (1 float,
  * 2 uint8, 3 int8, 4 uint16, 5 int16, 6 int32, 7 int64, 9 bool, 10 float16,
- * 11 double, 12 uint32, 13 uint64, 16 bfloat16). The function is reentrant: each call allocates its own
- * temporaries.
+ * 11 double, 12 uint32, 13 uint64, 16 bfloat16). The function is reentrant:
+ * each call allocates its own temporaries.
  */
 
 #ifndef LLAMAC_GRAPH_H
