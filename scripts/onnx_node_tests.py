@@ -225,9 +225,10 @@ def write_doc(path, results, supported):
         "model with an error naming what it does not lower (the note gives the most",
         "common one). *mismatch* and *crash* would be bugs. Operators of the `onnx`",
         "dialect that are only raised into the `llama` dialect (RotaryEmbedding and",
-        "the com.microsoft ones) are rejected by the generic lowering; so are opsets",
-        "below 13, the 2-, 4- and 8-bit float and integer types, strings, tensors",
-        "with a zero-size dimension at the graph's edge, and Attention's opset-24",
+        "the com.microsoft ones) are rejected by the generic lowering; so are",
+        "operators of models older than opset 13 whose definition changed since,",
+        "the 2-, 4- and 8-bit float and integer types, strings, tensors with a",
+        "zero-size dimension at the graph's edge, and Attention's opset-24",
         "`nonpad_kv_seqlen` input and opset-25 window attributes.",
         "",
         f"Cases run: {sum(total.values())}; " +

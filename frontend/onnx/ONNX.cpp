@@ -63,11 +63,14 @@ struct ONNXData {
 struct OpInfo {
   llvm::StringRef domain, type, mlirName;
   int inputs, outputs, variadicInput, variadicOutput;
+  /// The oldest ai.onnx opset whose definition of the operator llamac reads
+  /// (unchanged since then).
+  int64_t oldestOpset;
 };
 
 const OpInfo kOps[] = {
-#define ONNX_OP(domain, type, name, in, out, vin, vout)                        \
-  {domain, type, name, in, out, vin, vout},
+#define ONNX_OP(domain, type, name, in, out, vin, vout, oldest)                \
+  {domain, type, name, in, out, vin, vout, oldest},
 #include "dialects/ONNX/ONNXOpTable.inc"
 #undef ONNX_OP
 };
@@ -487,9 +490,12 @@ llamac::loadONNX(llvm::StringRef path, bool strict) {
   for (const ::onnx::OperatorSetIdProto &opset : data->proto.opset_import())
     if (canonicalDomain(opset.domain()).empty())
       data->opset = opset.version();
-  if (data->opset < kMinONNXOpset || data->opset > kMaxONNXOpset)
+  // Opsets below kMinONNXOpset are read node by node: an operator whose
+  // definition has not changed since the model's opset (Importer::run).
+  if (data->opset < 1 || data->opset > kMaxONNXOpset)
     return createStringError(
-        "%s: ai.onnx opset %lld is not supported (llamac reads %lld to %lld)",
+        "%s: ai.onnx opset %lld is not supported (llamac reads %lld to %lld, "
+        "and older opsets' operators that have not changed since)",
         path.str().c_str(), static_cast<long long>(data->opset),
         static_cast<long long>(kMinONNXOpset),
         static_cast<long long>(kMaxONNXOpset));
@@ -576,12 +582,22 @@ public:
 
     // Every operator must be known before anything is built.
     std::vector<std::string> unsupported;
-    for (const ::onnx::NodeProto &node : graph.node())
-      if (!findOp(node.domain(), node.op_type()))
+    for (const ::onnx::NodeProto &node : graph.node()) {
+      const OpInfo *info = findOp(node.domain(), node.op_type());
+      int64_t opset = opsetOf(node.domain());
+      if (!info)
         unsupported.push_back(llvm::formatv(
             "{0} (domain {1}, opset {2}, node '{3}')", node.op_type(),
-            node.domain().empty() ? "ai.onnx" : node.domain(),
-            opsetOf(node.domain()), node.name()));
+            node.domain().empty() ? "ai.onnx" : node.domain(), opset,
+            node.name()));
+      else if (canonicalDomain(node.domain()).empty() &&
+               opset < info->oldestOpset)
+        unsupported.push_back(llvm::formatv(
+            "{0} (domain ai.onnx, opset {1}, node '{2}'): opset {1} is not "
+            "supported for {0}, llamac reads its definition of opset {3} "
+            "onward",
+            node.op_type(), opset, node.name(), info->oldestOpset));
+    }
     if (!unsupported.empty()) {
       std::string list;
       for (const std::string &op : unsupported)

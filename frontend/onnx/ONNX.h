@@ -26,7 +26,9 @@
 
 namespace llamac {
 
-/// Oldest and newest ai.onnx opsets the importer accepts.
+/// Oldest and newest ai.onnx opsets the importer accepts. Older models are
+/// read when each of their operators' definitions has not changed since
+/// their opset (the importer checks node by node).
 constexpr int64_t kMinONNXOpset = 13;
 constexpr int64_t kMaxONNXOpset = 28;
 

@@ -264,6 +264,29 @@ def test_runner_checks_its_inputs(llamac, tmp_path):
     expect_error([exe], "no value for input 'x'")
 
 
+def test_older_opsets_node_by_node(llamac, tmp_path):
+    """An opset-7 model whose operators have not changed since (And, Not)
+    compiles; one whose Softmax has (opset 11's flattens to 2-D) is refused
+    naming the node and the definition llamac reads."""
+    b = TensorProto.BOOL
+    path = save(tmp_path, [helper.make_node("And", ["x", "y"], ["a"]),
+                           helper.make_node("Not", ["a"], ["z"])],
+                [helper.make_tensor_value_info("x", b, [3, 4]),
+                 helper.make_tensor_value_info("y", b, [4])],
+                [helper.make_tensor_value_info("z", b, [3, 4])], opset=7)
+    rng = np.random.default_rng(3)
+    x, y = rng.random((3, 4)) > 0.5, rng.random(4) > 0.5
+    (z,) = run_graph(llamac, tmp_path, path, {"x": x, "y": y})
+    np.testing.assert_array_equal(z, ~(x & y))
+    old = save(tmp_path, [helper.make_node("Softmax", ["x"], ["y"], name="old_softmax")],
+               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])],
+               name="old.onnx", opset=11)
+    expect_error([llamac, "compile", old, "--graph", "-o", str(tmp_path / "o")],
+                 "Softmax (domain ai.onnx, opset 11, node 'old_softmax')",
+                 "definition of opset 13 onward")
+
+
 def test_llama_options_do_not_apply(llamac, tmp_path):
     path = save(tmp_path, [helper.make_node("Neg", ["x"], ["y"])],
                 [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])],
