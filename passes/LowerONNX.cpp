@@ -49,6 +49,7 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/IR/Builders.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringSwitch.h"
 
 #include <cmath>
 #include <limits>
@@ -855,8 +856,6 @@ scalarBody(StringRef name, Type element, bool isUnsigned = false) {
   if (!fp)
     return nullptr;
   // Float-only operators.
-  if (name == "Sqrt")
-    return unaryMath<math::SqrtOp>();
   if (name == "Reciprocal")
     return [cst](OpBuilder &b, Location l, ValueRange a) -> Value {
       return arith::DivFOp::create(b, l, cst(b, l, a[0].getType(), 1), a[0]);
@@ -871,23 +870,17 @@ scalarBody(StringRef name, Type element, bool isUnsigned = false) {
     };
   if (name == "Pow")
     return binary<math::PowFOp>();
-  if (name == "Cos")
-    return unaryMath<math::CosOp>();
-  if (name == "Sin")
-    return unaryMath<math::SinOp>();
-  if (name == "Exp")
-    return unaryMath<math::ExpOp>();
-  if (name == "Log")
-    return unaryMath<math::LogOp>();
-  if (name == "Tanh")
-    return unaryMath<math::TanhOp>();
-  if (name == "Erf")
-    return unaryMath<math::ErfOp>();
-  if (name == "Floor")
-    return unaryMath<math::FloorOp>();
-  if (name == "Ceil")
-    return unaryMath<math::CeilOp>();
-  return nullptr;
+  return llvm::StringSwitch<Fn>(name)
+      .Case("Sqrt", unaryMath<math::SqrtOp>())
+      .Case("Cos", unaryMath<math::CosOp>())
+      .Case("Sin", unaryMath<math::SinOp>())
+      .Case("Exp", unaryMath<math::ExpOp>())
+      .Case("Log", unaryMath<math::LogOp>())
+      .Case("Tanh", unaryMath<math::TanhOp>())
+      .Case("Erf", unaryMath<math::ErfOp>())
+      .Case("Floor", unaryMath<math::FloorOp>())
+      .Case("Ceil", unaryMath<math::CeilOp>())
+      .Default(nullptr);
 }
 
 /// The comparison bodies (result i1).

@@ -120,6 +120,9 @@ private:
   LogicalResult markLive();
   LogicalResult scanAttention();
   LogicalResult scanStandardAttention(Operation *op);
+  LogicalResult recordLayer(Operation *op, int64_t layer, int64_t heads,
+                            int64_t kvHeads, int64_t headDim, unsigned pastKey,
+                            StringRef kind);
   /// llama.attention on the cache for an attention node's Q, K, V; its
   /// results become the output and the present key/value caches.
   void emitAttention(Operation *op, Value q, Value k, Value v, int64_t layer);
@@ -272,20 +275,9 @@ LogicalResult Raiser::scanAttention() {
         return fail(&op, "query width is not num_heads x head_dim");
       headDim = width / heads;
     }
-    if (layer == 0) {
-      heads_ = heads;
-      kvHeads_ = kvHeads;
-      headDim_ = headDim;
-    } else if (heads != heads_ || kvHeads != kvHeads_ || headDim != headDim_) {
-      return fail(&op, "attention layers differ in their head counts or size");
-    }
-    for (auto [index, map] : {std::pair{3, &pastKeys_}, {4, &pastValues_}}) {
-      auto arg = dyn_cast<BlockArgument>(op.getOperand(index));
-      if (!arg)
-        return fail(&op, "GroupQueryAttention's past key/value must be graph "
-                         "inputs (they become the runtime's cache)");
-      (*map)[arg] = layer;
-    }
+    if (failed(recordLayer(&op, layer, heads, kvHeads, headDim,
+                           /*pastKey=*/3, "GroupQueryAttention")))
+      return failure();
   }
   if (attentions_.empty())
     return graph_.emitError("no attention node (GroupQueryAttention or "
@@ -327,7 +319,16 @@ LogicalResult Raiser::scanStandardAttention(Operation *op) {
   if (qWidth % heads || kWidth % kvHeads ||
       qWidth / heads != kWidth / kvHeads || vWidth != kWidth)
     return fail(op, "Q, K and V widths are not heads x one head size");
-  int64_t headDim = qWidth / heads;
+  return recordLayer(op, layer, heads, kvHeads, qWidth / heads,
+                     /*pastKey=*/4, "Attention");
+}
+
+/// The first attention layer sets the head counts and size, the others must
+/// agree; the layer's past key and value (operands pastKey, pastKey + 1)
+/// must be graph inputs, which become the runtime's cache.
+LogicalResult Raiser::recordLayer(Operation *op, int64_t layer, int64_t heads,
+                                  int64_t kvHeads, int64_t headDim,
+                                  unsigned pastKey, StringRef kind) {
   if (layer == 0) {
     heads_ = heads;
     kvHeads_ = kvHeads;
@@ -335,11 +336,12 @@ LogicalResult Raiser::scanStandardAttention(Operation *op) {
   } else if (heads != heads_ || kvHeads != kvHeads_ || headDim != headDim_) {
     return fail(op, "attention layers differ in their head counts or size");
   }
-  for (auto [index, map] : {std::pair{4, &pastKeys_}, {5, &pastValues_}}) {
+  for (auto [index, map] :
+       {std::pair{pastKey, &pastKeys_}, {pastKey + 1, &pastValues_}}) {
     auto arg = dyn_cast<BlockArgument>(op->getOperand(index));
     if (!arg)
-      return fail(op, "Attention's past key/value must be graph inputs "
-                      "(they become the runtime's cache)");
+      return fail(op, kind + "'s past key/value must be graph inputs (they "
+                             "become the runtime's cache)");
     (*map)[arg] = layer;
   }
   return success();

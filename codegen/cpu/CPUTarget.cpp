@@ -39,6 +39,30 @@ using namespace llamac::cpu;
 
 namespace {
 
+/// scf/memref/arith/math (and, through the hooks, other dialects) to the
+/// LLVM dialect: the tail every CPU pipeline shares. `beforeArith` adds
+/// conversions that must see the math ops lowered (vectors, libm calls),
+/// `beforeCasts` those that run on LLVM-typed code (the runtime calls).
+void addLoopsToLLVM(OpPassManager &pm,
+                    const ConvertFuncToLLVMPassOptions &funcOptions,
+                    function_ref<void(OpPassManager &)> beforeArith,
+                    function_ref<void(OpPassManager &)> beforeCasts) {
+  // Reshaped views (the transposed key cache) to base + offset + strides.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createSCFToControlFlowPass());
+  beforeArith(pm);
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertIndexToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass(funcOptions));
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  beforeCasts(pm);
+  pm.addPass(createUBToLLVMConversionPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+  pm.addPass(createCanonicalizerPass());
+}
+
 class CPUTarget : public Target {
 public:
   CPUTarget(std::string name, std::string description, std::string triple,
@@ -114,21 +138,15 @@ public:
 
   void buildLLVMPipeline(OpPassManager &pm) const override {
     pm.addPass(createLlamacApproximateMath());
-    // Reshaped views (the transposed key cache) to base + offset + strides.
-    pm.addPass(memref::createExpandStridedMetadataPass());
-    pm.addPass(createLowerAffinePass());
-    pm.addPass(createSCFToControlFlowPass());
-    pm.addPass(createConvertMathToLLVMPass());
-    pm.addPass(createConvertVectorToLLVMPass());
-    pm.addPass(createArithToLLVMConversionPass());
-    pm.addPass(createConvertIndexToLLVMPass());
-    pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-    pm.addPass(createConvertFuncToLLVMPass());
-    pm.addPass(createConvertControlFlowToLLVMPass());
-    pm.addPass(llamac::createConvertRuntimeToLLVM());
-    pm.addPass(createUBToLLVMConversionPass());
-    pm.addPass(createReconcileUnrealizedCastsPass());
-    pm.addPass(createCanonicalizerPass());
+    addLoopsToLLVM(
+        pm, ConvertFuncToLLVMPassOptions(),
+        [](OpPassManager &pm) {
+          pm.addPass(createConvertMathToLLVMPass());
+          pm.addPass(createConvertVectorToLLVMPass());
+        },
+        [](OpPassManager &pm) {
+          pm.addPass(llamac::createConvertRuntimeToLLVM());
+        });
   }
 
   std::vector<std::string> runtimeLibraries() const override {
@@ -292,21 +310,15 @@ void llamac::cpu::buildGraphLLVMPipeline(OpPassManager &pm) {
   pm.addPass(std::make_unique<CopiesToLinalg>());
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createCanonicalizerPass());
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  pm.addPass(createSCFToControlFlowPass());
-  pm.addPass(createConvertMathToLibmPass());
-  pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertIndexToLLVMPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   ConvertFuncToLLVMPassOptions func;
   func.useBarePtrCallConv = true;
-  pm.addPass(createConvertFuncToLLVMPass(func));
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  pm.addPass(createUBToLLVMConversionPass());
-  pm.addPass(createReconcileUnrealizedCastsPass());
-  pm.addPass(createCanonicalizerPass());
+  addLoopsToLLVM(
+      pm, func,
+      [](OpPassManager &pm) {
+        pm.addPass(createConvertMathToLibmPass());
+        pm.addPass(createConvertMathToLLVMPass());
+      },
+      [](OpPassManager &) {});
 }
 
 void llamac::cpu::registerGraphInterfaces(DialectRegistry &registry) {

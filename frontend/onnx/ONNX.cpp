@@ -616,20 +616,23 @@ public:
     SmallVector<Type> inputTypes;
     SmallVector<const ::onnx::ValueInfoProto *> inputs;
     SmallVector<const ::onnx::ValueInfoProto *> bound;
-    for (const auto &[name, shape] : options_.inputShapes)
-      if (!llvm::any_of(graph.input(), [&](const ::onnx::ValueInfoProto &in) {
-            return in.name() == name;
-          }))
-        return createStringError("%s: --input-shape names '%s', which is "
-                                 "not an input of the graph",
-                                 data_.path.c_str(), name.c_str());
-    for (const auto &[name, file] : options_.inputValues)
-      if (!llvm::any_of(graph.input(), [&](const ::onnx::ValueInfoProto &in) {
-            return in.name() == name;
-          }))
-        return createStringError("%s: --input-value names '%s', which is "
-                                 "not an input of the graph",
-                                 data_.path.c_str(), name.c_str());
+    // Every input an option names must be one of the graph's.
+    auto unknownInput = [&](const char *option,
+                            const auto &byName) -> llvm::Error {
+      for (const auto &entry : byName)
+        if (!llvm::any_of(graph.input(), [&](const ::onnx::ValueInfoProto &in) {
+              return in.name() == entry.first;
+            }))
+          return createStringError("%s: %s names '%s', which is not an "
+                                   "input of the graph",
+                                   data_.path.c_str(), option,
+                                   entry.first.c_str());
+      return llvm::Error::success();
+    };
+    if (llvm::Error e = unknownInput("--input-shape", options_.inputShapes))
+      return std::move(e);
+    if (llvm::Error e = unknownInput("--input-value", options_.inputValues))
+      return std::move(e);
     for (const ::onnx::ValueInfoProto &input : graph.input()) {
       if (initialized.contains(input.name()))
         continue; // an input with a default value: the initializer

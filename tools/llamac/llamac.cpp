@@ -318,6 +318,20 @@ int writeLLVMText(llvm::Module &module, llvm::StringRef path) {
   return 0;
 }
 
+/// --emit asm/obj, and the object of an executable or library: machine
+/// code for `module` written to `path`.
+int writeMachineCode(llvm::Module &module, llvm::TargetMachine &machine,
+                     llvm::CodeGenFileType type, llvm::StringRef path) {
+  std::string error;
+  auto file = openOutputFile(path, &error);
+  if (!file)
+    return fail(error);
+  if (llvm::Error e = emitMachineCode(module, machine, type, file->os()))
+    return fail(std::move(e));
+  file->keep();
+  return 0;
+}
+
 LogicalResult writeModule(ModuleOp module, llvm::StringRef path) {
   std::string error;
   auto file = openOutputFile(path, &error);
@@ -597,17 +611,11 @@ int compile(const char *argv0) {
   if (emit == Emit::LLVM)
     return writeLLVMText(**llvmModule, outputPath);
   if (emit == Emit::Asm || emit == Emit::Obj) {
-    std::string error;
-    auto file = openOutputFile(outputPath, &error);
-    if (!file)
-      return fail(error);
-    if (llvm::Error e = emitMachineCode(
-            **llvmModule, **machine,
-            emit == Emit::Asm ? llvm::CodeGenFileType::AssemblyFile
-                              : llvm::CodeGenFileType::ObjectFile,
-            file->os()))
-      return fail(std::move(e));
-    file->keep();
+    if (writeMachineCode(**llvmModule, **machine,
+                         emit == Emit::Asm ? llvm::CodeGenFileType::AssemblyFile
+                                           : llvm::CodeGenFileType::ObjectFile,
+                         outputPath))
+      return 1;
     progress.done(llvm::formatv("wrote {0}", outputPath.getValue()));
     return 0;
   }
@@ -619,16 +627,9 @@ int compile(const char *argv0) {
     return fail(
         llvm::formatv("cannot create a temporary file: {0}", error.message()));
   llvm::FileRemover removeObject(objectPath);
-  {
-    std::error_code error;
-    llvm::raw_fd_ostream object(objectPath, error);
-    if (error)
-      return fail(llvm::formatv("cannot write '{0}': {1}", objectPath,
-                                error.message()));
-    if (llvm::Error e = emitMachineCode(
-            **llvmModule, **machine, llvm::CodeGenFileType::ObjectFile, object))
-      return fail(std::move(e));
-  }
+  if (writeMachineCode(**llvmModule, **machine,
+                       llvm::CodeGenFileType::ObjectFile, objectPath))
+    return 1;
   progress.done("generated machine code");
 
   BlobInfo blobInfo;
@@ -922,23 +923,12 @@ int compileGraph(const char *argv0, const Target &target) {
   progress.done("optimized LLVM IR");
   if (emit == Emit::LLVM)
     return writeLLVMText(**llvmModule, outputPath);
-  auto emitTo = [&](llvm::StringRef path,
-                    llvm::CodeGenFileType type) -> llvm::Error {
-    std::error_code error;
-    llvm::raw_fd_ostream out(path, error);
-    if (error)
-      return llvm::createStringError(error, "cannot write '%s': %s",
-                                     path.str().c_str(),
-                                     error.message().c_str());
-    return emitMachineCode(**llvmModule, **machine, type, out);
-  };
-  if (emit == Emit::Asm || emit == Emit::Obj) {
-    if (llvm::Error e = emitTo(
-            outputPath, emit == Emit::Asm ? llvm::CodeGenFileType::AssemblyFile
-                                          : llvm::CodeGenFileType::ObjectFile))
-      return fail(std::move(e));
-    return 0;
-  }
+  if (emit == Emit::Asm || emit == Emit::Obj)
+    return writeMachineCode(**llvmModule, **machine,
+                            emit == Emit::Asm
+                                ? llvm::CodeGenFileType::AssemblyFile
+                                : llvm::CodeGenFileType::ObjectFile,
+                            outputPath);
   if (emit == Emit::Weights)
     return fail("--emit weights: a graph's initializers are embedded in its "
                 "code");
@@ -948,8 +938,9 @@ int compileGraph(const char *argv0, const Target &target) {
     return fail(
         llvm::formatv("cannot create a temporary file: {0}", error.message()));
   llvm::FileRemover removeObject(objectPath);
-  if (llvm::Error e = emitTo(objectPath, llvm::CodeGenFileType::ObjectFile))
-    return fail(std::move(e));
+  if (writeMachineCode(**llvmModule, **machine,
+                       llvm::CodeGenFileType::ObjectFile, objectPath))
+    return 1;
   progress.done("generated machine code");
   if (emit == Emit::Lib) {
     std::vector<std::string> none;
