@@ -247,6 +247,12 @@ def ONNXRaiseLlama : Pass<"onnx-raise-llama", "mlir::ModuleOp"> {
     bookkeeping has no counterpart); MatMul weights are read transposed
     through `llama.param` views (`llamac.transpose_from`), a packed Q/K/V
     weight as three views; rotary frequencies come from the cos/sin tables.
+    Attention written out in plain operators (torch.onnx and optimum
+    exports: Reshape/Transpose into heads, rotate_half, a mask computed
+    from positions, Softmax) is raised too: the graph's shape, position and
+    mask arithmetic is evaluated at a few sequence lengths (and past
+    lengths) while compiling, the rotary tables must be cos/sin of position
+    x frequency and the mask causal at each of them.
     Any other operator the outputs need is an error naming its node.
 
     Before (abridged):

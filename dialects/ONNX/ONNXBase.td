@@ -26,8 +26,8 @@ def ONNX_Dialect : Dialect {
     com.microsoft), operands and results in the node's order, attributes
     under their ONNX names. An input or output the node leaves empty is a
     value of type `none` (`onnx.none`). Initializers are `onnx.initializer`
-    ops naming a tensor of the model's weight store: their data is never
-    copied into the IR.
+    ops naming a tensor of the model's weight store: their data is not
+    copied into the IR, except for small float ones.
 
     Passes raise Llama-shaped subgraphs into the `llama` dialect
     (`onnx-raise-llama`).
@@ -53,7 +53,10 @@ def ONNX_InitializerOp : ONNX_Op<"initializer"> {
   let summary = "A tensor of the model's weight store (an initializer)";
   let description = [{
     Names an initializer of the graph; the data stays in the model file (or
-    its external data file) and is read when weights are written.
+    its external data file) and is read when weights are written. A float
+    scalar or 1-D initializer of up to 1024 values also carries them as a
+    `value` attribute (f32), for the passes that evaluate shape and position
+    arithmetic while compiling (an epsilon, a scale, rotary frequencies).
 
     ```mlir
     %w = onnx.initializer "model.embed_tokens.weight" : tensor<1600x64xf32>

@@ -44,6 +44,10 @@ using llvm::createStringError;
 
 namespace {
 
+/// Float scalar and 1-D initializers of up to this many values also carry
+/// them in the IR (the `value` attribute of onnx.initializer).
+constexpr int64_t kSmallInitializer = 1024;
+
 /// The parsed model, kept alive with the LoadedModel (inline initializer
 /// data is read in place).
 struct ONNXData {
@@ -384,6 +388,7 @@ void describe(LoadedModel &model, const ONNXData &data) {
   llvm::StringSet<llvm::MallocAllocator> inputs;
   for (const ::onnx::ValueInfoProto &input : graph.input())
     inputs.insert(input.name());
+  int64_t softmaxes = 0;
   for (const ::onnx::NodeProto &node : graph.node()) {
     if (node.op_type() == "Gather" && node.input_size() == 2 &&
         inputs.contains(node.input(1)) && !config.vocabSize) {
@@ -397,8 +402,19 @@ void describe(LoadedModel &model, const ONNXData &data) {
       ++config.numLayers;
       config.numHeads = intAttribute(node, "num_heads", 0);
       config.numKVHeads = intAttribute(node, "kv_num_heads", 0);
+    } else if (node.op_type() == "Attention" &&
+               canonicalDomain(node.domain()).empty()) {
+      ++config.numLayers;
+      config.numHeads = intAttribute(node, "q_num_heads", 0);
+      config.numKVHeads = intAttribute(node, "kv_num_heads", 0);
+    } else if (node.op_type() == "Softmax") {
+      ++softmaxes;
     }
   }
+  // Attention written out in plain operators: a Softmax per layer (the head
+  // counts are only known once it is raised).
+  if (!config.numLayers)
+    config.numLayers = softmaxes;
   if (config.numHeads > 0 && config.hiddenSize % config.numHeads == 0)
     config.headDim = config.hiddenSize / config.numHeads;
   config.maxPositions = 4096;
@@ -832,10 +848,23 @@ private:
                      : source->dtype == DType::U8
                          ? Type(b_.getIntegerType(8, /*isSigned=*/false))
                          : b_.getF32Type();
-      Value value = llamac::onnx::InitializerOp::create(
+      auto init = llamac::onnx::InitializerOp::create(
           b_, loc(name), RankedTensorType::get(source->shape, element),
           b_.getStringAttr(name));
-      return values_[name] = value;
+      // Small float scalars and vectors (an epsilon, a scale, rotary
+      // inverse frequencies) also carry their values, for the passes that
+      // evaluate shape and position arithmetic while compiling.
+      int64_t count = source->numElements();
+      if (isa<FloatType>(element) && !source->storedColumns &&
+          source->shape.size() <= 1 && count <= kSmallInitializer) {
+        std::vector<float> values(static_cast<size_t>(count));
+        decodeRow(source->dtype, source->data, count, values.data());
+        init->setAttr("value",
+                      DenseElementsAttr::get(
+                          RankedTensorType::get(source->shape, b_.getF32Type()),
+                          ArrayRef<float>(values)));
+      }
+      return values_[name] = init.getResult();
     }
     if (auto it = data_.constants.find(name); it != data_.constants.end()) {
       llvm::Expected<ElementsAttr> attr =

@@ -121,6 +121,12 @@ def main():
     write(out, "onnx", "genai", read(os.path.join(genai, "model.onnx")) + SPLIT +
           read(os.path.join(genai, "model.onnx.data")) + SPLIT +
           read(os.path.join(genai, "genai_config.json")))
+    # torch.onnx exports: attention in plain operators, raised through the
+    # graph evaluator (with past keys/values; opset 23's 4-D Attention).
+    for name in ("torch_llama_cache", "torch_llama_opset23"):
+        fixture = os.path.join(ROOT, "test", "onnx", name)
+        write(out, "onnx", name, read(os.path.join(fixture, "model.onnx")) + SPLIT +
+              read(os.path.join(fixture, "model.onnx.data")))
     # Static-shaped graphs for the generic lowering (--graph): a few of the
     # onnx package's node test models, one per family of lowering.
     import onnx.backend.test.case.node as node_cases

@@ -2,7 +2,7 @@
 
 // What onnx-raise-llama reports instead of raising.
 
-// expected-error @+1 {{no attention node (GroupQueryAttention or Attention) feeds the outputs}}
+// expected-error @+1 {{no attention (a GroupQueryAttention or Attention node, or a Softmax of scores) feeds the outputs}}
 func.func @main_graph(%ids: tensor<?x?xi64>) -> tensor<*xf32> {
   %table = onnx.initializer "embed" : tensor<10x8xf32>
   %e = onnx.Gather %table, %ids : (tensor<10x8xf32>, tensor<?x?xi64>) -> tensor<*xf32>
