@@ -1898,6 +1898,9 @@ LogicalResult GraphLowering::lower(Operation *op) {
       sizes = *s;
     } else {
       int64_t parts = intAttr(op, "num_outputs", outputs);
+      if (parts != outputs || parts <= 0)
+        return error(op) << "num_outputs = " << parts << " for " << outputs
+                         << " outputs";
       int64_t each = (t.getDimSize(axis) + parts - 1) / parts;
       for (int64_t i = 0, left = t.getDimSize(axis); i < parts; ++i) {
         sizes.push_back(std::min(each, left));

@@ -210,6 +210,20 @@ def test_c_library(llamac, tmp_path):
     assert lines[1] == "output i 7 1 4"
 
 
+def test_split_num_outputs_mismatch(llamac, tmp_path):
+    """Found by fuzz_onnx (test/fuzz/regressions/onnx/split-num-outputs-zero):
+    a num_outputs that is not the node's output count (0 divided by zero)."""
+    outputs = [helper.make_tensor_value_info(f"y{i}", TensorProto.FLOAT, [2]) for i in range(3)]
+    nodes = [helper.make_node("Split", ["x"], ["y0", "y1", "y2"], axis=0, num_outputs=3)]
+    path = save(tmp_path, nodes, [helper.make_tensor_value_info("x", TensorProto.FLOAT, [6])],
+                outputs, opset=18)
+    model = onnx.load(path)
+    model.graph.node[0].attribute[1].i = 0  # the checker refuses it; llamac must too
+    onnx.save(model, path)
+    expect_error([llamac, "compile", path, "--graph", "-o", str(tmp_path / "x")],
+                 "num_outputs = 0 for 3 outputs")
+
+
 def test_dynamic_input_is_an_error(llamac, tmp_path):
     path = save(tmp_path, [helper.make_node("Neg", ["x"], ["y"])],
                 [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 3])],
