@@ -50,7 +50,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "dialects/ONNX/ONNXDialect.h"
-#include "passes/ONNXEval.h"
+#include "dialects/ONNX/ONNXEval.h"
 #include "passes/Passes.h"
 #include "passes/WeightsLayout.h"
 

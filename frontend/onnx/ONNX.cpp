@@ -15,6 +15,7 @@
 #include "frontend/onnx/ONNX.h"
 
 #include "dialects/ONNX/ONNXDialect.h"
+#include "dialects/ONNX/ONNXEval.h"
 #include "frontend/common/WeightsWriter.h"
 #include "frontend/tokenizer/TokenizerImport.h"
 
@@ -698,6 +699,8 @@ public:
     for (const ::onnx::NodeProto &node : graph.node())
       if (llvm::Error error = importNode(node))
         return std::move(error);
+    if (llvm::Error error = inferShapes(func, inputs))
+      return std::move(error);
 
     SmallVector<Value> results;
     SmallVector<Type> resultTypes;
@@ -720,6 +723,87 @@ public:
   }
 
 private:
+  /// Shape inference: the graph is evaluated (onnx::GraphEvaluator) with
+  /// its dynamic input dimensions at two sets of sizes (dimensions of one
+  /// dim_param share a size); a result dimension that comes out the same
+  /// in both is static, else dynamic. Results get the ranked types this
+  /// infers; operands whose shapes break their operator's rules in both
+  /// runs are an error naming the node.
+  llvm::Error inferShapes(func::FuncOp func,
+                          ArrayRef<const ::onnx::ValueInfoProto *> inputs) {
+    static constexpr int64_t kSizes[2][8] = {{3, 5, 7, 11, 13, 17, 19, 23},
+                                             {29, 31, 37, 41, 43, 47, 53, 59}};
+    llvm::StringMap<int64_t> symbols; // dim_param -> index into kSizes
+    SmallVector<std::unique_ptr<llamac::onnx::GraphEvaluator>, 2> evals;
+    for (int set = 0; set < 2; ++set) {
+      auto eval = std::make_unique<llamac::onnx::GraphEvaluator>(func);
+      for (auto [input, arg] :
+           llvm::zip(inputs, func.getBody().front().getArguments())) {
+        auto type = dyn_cast<RankedTensorType>(arg.getType());
+        if (!type)
+          continue;
+        llamac::onnx::EvalTensor t;
+        t.isFloat = isa<FloatType>(type.getElementType());
+        bool bound = true;
+        for (int64_t d = 0; d < type.getRank(); ++d) {
+          if (!type.isDynamicDim(d)) {
+            t.shape.push_back(type.getDimSize(d));
+            continue;
+          }
+          std::string symbol =
+              d < input->type().tensor_type().shape().dim_size()
+                  ? input->type().tensor_type().shape().dim(d).dim_param()
+                  : std::string();
+          if (symbol.empty())
+            symbol = llvm::formatv("{0}#{1}", input->name(), d).str();
+          auto [it, inserted] = symbols.try_emplace(symbol, symbols.size());
+          if (it->second >= 8) {
+            bound = false; // more symbols than sizes: leave it unknown
+            break;
+          }
+          t.shape.push_back(kSizes[set][it->second]);
+        }
+        if (bound)
+          eval->bind(arg, std::move(t));
+      }
+      eval->run();
+      evals.push_back(std::move(eval));
+    }
+    // Shapes that break an operator's rules in both runs do so whatever the
+    // dynamic sizes are.
+    for (Operation &op : func.getBody().front()) {
+      auto a = evals[0]->problems().find(&op);
+      auto b = evals[1]->problems().find(&op);
+      if (a == evals[0]->problems().end() || b == evals[1]->problems().end() ||
+          a->second != b->second)
+        continue;
+      std::string node = "graph";
+      if (auto name = dyn_cast<NameLoc>(op.getLoc()))
+        node = name.getName().str();
+      return createStringError(
+          "%s: node '%s' (%s): %s", data_.path.c_str(), node.c_str(),
+          op.getName().getStringRef().drop_front(5).str().c_str(),
+          a->second.c_str());
+    }
+    // Where the runs tell a result's shape, it replaces the declared one
+    // (value infos of real exports are not always right: onnxruntime, too,
+    // falls back to the inferred shape).
+    func.walk([&](Operation *op) {
+      for (OpResult result : op->getResults()) {
+        auto declared = dyn_cast<TensorType>(result.getType());
+        const llamac::onnx::EvalTensor *a = evals[0]->lookup(result);
+        const llamac::onnx::EvalTensor *b = evals[1]->lookup(result);
+        if (!declared || !a || !b || a->shape.size() != b->shape.size())
+          continue;
+        SmallVector<int64_t> dims;
+        for (auto [x, y] : llvm::zip(a->shape, b->shape))
+          dims.push_back(x == y ? x : ShapedType::kDynamic);
+        result.setType(RankedTensorType::get(dims, declared.getElementType()));
+      }
+    });
+    return llvm::Error::success();
+  }
+
   Location loc(llvm::StringRef name) {
     return NameLoc::get(b_.getStringAttr(name.empty() ? "graph" : name));
   }

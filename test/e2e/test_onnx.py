@@ -25,7 +25,8 @@ the same prompt. Logits of every step within TOLERANCE x max|logit|
 where llamac computes in f32: measured 3.1e-4), ids identical for 32 steps.
 
 Bad input: a truncated file, a missing or short external data file, a data
-location outside the model's directory, unsupported operators (all listed,
+location outside the model's directory, shapes that do not go together
+(found by shape inference at import), unsupported operators (all listed,
 with domain, opset and node name), an opset out of range, a graph with no
 attention to raise; torch exports edited to attend to later tokens, to use
 rotary tables that are not cos/sin of position x frequency, or to drop the
@@ -336,6 +337,44 @@ def test_graph_without_attention(llamac, tmp_path):
     path = str(tmp_path / "plain.onnx")
     onnx.save(model, path)
     compile_error(llamac, path, "could not be raised")
+
+
+@pytest.mark.parametrize("op,second,message", [
+    ("MatMul", [16, 4], "node 'the_node' (MatMul): the operands disagree on the inner "
+                        "dimension of the product (8 and 16)"),
+    ("Add", [5], "node 'the_node' (Add): the operands do not broadcast: dimension -1 is 8 "
+                 "in one and 5 in another"),
+])
+def test_mismatched_shapes(llamac, tmp_path, op, second, message):
+    """Shapes that cannot go together whatever the dynamic sizes: found by
+    shape inference at import, the node named."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", "sequence", 8])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    w = helper.make_tensor("w", TensorProto.FLOAT, second,
+                           np.zeros(int(np.prod(second)), np.float32))
+    model = helper.make_model(
+        helper.make_graph([helper.make_node(op, ["x", "w"], ["y"], name="the_node")], "g",
+                          [x], [y], initializer=[w]),
+        opset_imports=[helper.make_opsetid("", 17)])
+    path = str(tmp_path / "bad.onnx")
+    onnx.save(model, path)
+    compile_error(llamac, path, message)
+
+
+def test_wrong_value_info_is_replaced(llamac, tmp_path):
+    """A value_info that its node cannot produce (real exports have them:
+    onnxruntime falls back to the inferred shape, and so does llamac)."""
+    path = tiny_model(str(tmp_path))
+    model = onnx.load(path, load_external_data=False)
+    gather = next(n for n in model.graph.node if n.op_type == "Gather"
+                  and n.input[1] == "input_ids")
+    model.graph.value_info.append(helper.make_tensor_value_info(
+        gather.output[0], TensorProto.FLOAT, ["batch", "sequence", 7]))
+    onnx.save(model, path)
+    out = run([llamac, "compile", path, "-o", "-", "--emit", "onnx", "--quiet"]).stdout
+    hidden = make_llama.parse_args(["x"]).hidden
+    assert f"-> tensor<?x?x{hidden}xf32>" in next(
+        line for line in out.splitlines() if "onnx.Gather" in line and "%arg0" in line)
 
 
 def test_raw_data_size_mismatch(llamac, tmp_path):

@@ -13,7 +13,7 @@
 //
 //===----------------------------------------------------------------------===//
 
-#include "passes/ONNXEval.h"
+#include "dialects/ONNX/ONNXEval.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
@@ -219,6 +219,9 @@ void GraphEvaluator::evaluate(Operation *op) {
   SmallVector<const EvalTensor *> in;
   for (Value v : op->getOperands())
     in.push_back(isNoneValue(v) ? nullptr : lookup(v));
+  // A problem's message names only the sizes that conflict: a caller
+  // running the graph at several input sizes compares them.
+  auto problem = [&](const Twine &what) { problems_[op] = what.str(); };
   auto known = [&](unsigned i) -> const std::vector<double> * {
     return i < in.size() && in[i] && in[i]->values ? &*in[i]->values : nullptr;
   };
@@ -341,8 +344,25 @@ void GraphEvaluator::evaluate(Operation *op) {
       shapes.push_back(t->shape);
     }
     std::optional<Shape> out = broadcast(shapes);
-    if (!out)
-      return;
+    if (!out) {
+      // The first dimension (from the end) on which two operands conflict.
+      for (size_t back = 1;; ++back) {
+        int64_t seen = 1;
+        for (const Shape &shape : shapes) {
+          if (shape.size() < back)
+            continue;
+          int64_t d = shape[shape.size() - back];
+          if (d != 1 && seen != 1 && d != seen) {
+            problem("the operands do not broadcast: dimension -" + Twine(back) +
+                    " is " + Twine(seen) + " in one and " + Twine(d) +
+                    " in another");
+            return;
+          }
+          if (d != 1)
+            seen = d;
+        }
+      }
+    }
     bool allKnown = llvm::all_of(
         in, [](const EvalTensor *t) { return t->values.has_value(); });
     if (!allKnown || !small(*out)) {
@@ -402,10 +422,15 @@ void GraphEvaluator::evaluate(Operation *op) {
     }
     int64_t total = in[0]->numElements();
     if (inferred >= 0) {
-      if (product == 0 || total % product)
+      if (product == 0 || total % product) {
+        problem("cannot reshape " + Twine(total) + " elements into parts of " +
+                Twine(product));
         return;
+      }
       out[inferred] = total / product;
     } else if (product != total) {
+      problem("cannot reshape " + Twine(total) + " elements to " +
+              Twine(product));
       return;
     }
     set(out, in[0]->values);
@@ -508,11 +533,20 @@ void GraphEvaluator::evaluate(Operation *op) {
     Shape out = x;
     out[*axis] = 0;
     for (const EvalTensor *t : in) {
-      if (!t || t->shape.size() != x.size())
+      if (!t)
         return;
+      if (t->shape.size() != x.size()) {
+        problem("the inputs differ in rank (" + Twine(x.size()) + " and " +
+                Twine(t->shape.size()) + ")");
+        return;
+      }
       for (int64_t i = 0; i < rank; ++i)
-        if (i != *axis && t->shape[i] != x[i])
+        if (i != *axis && t->shape[i] != x[i]) {
+          problem("the inputs differ in dimension " + Twine(i) + " (" +
+                  Twine(x[i]) + " and " + Twine(t->shape[i]) +
+                  "), outside the concatenation axis " + Twine(*axis));
           return;
+        }
       if (__builtin_add_overflow(out[*axis], t->shape[*axis], &out[*axis]))
         return;
     }
@@ -794,8 +828,12 @@ void GraphEvaluator::evaluate(Operation *op) {
     if (vecB)
       b.push_back(1);
     int64_t m = a[a.size() - 2], k = a.back(), n = b.back();
-    if (b[b.size() - 2] != k)
+    if (b[b.size() - 2] != k) {
+      problem("the operands disagree on the inner dimension of the product "
+              "(" +
+              Twine(k) + " and " + Twine(b[b.size() - 2]) + ")");
       return;
+    }
     std::optional<Shape> batch = broadcast(
         {Shape(a.begin(), a.end() - 2), Shape(b.begin(), b.end() - 2)});
     if (!batch)
@@ -839,13 +877,43 @@ void GraphEvaluator::evaluate(Operation *op) {
     set(x, std::nullopt);
     return;
   }
+  // com.microsoft's GroupQueryAttention: [batch, tokens, num_heads x head
+  // size], the head size from the (maybe packed) query's width.
+  if (name == "ms.GroupQueryAttention" && x.size() == 3) {
+    int64_t heads = intAttr(op, "num_heads", 0);
+    int64_t kvHeads = intAttr(op, "kv_num_heads", 0);
+    bool packed = in.size() < 2 || !in[1];
+    int64_t parts = packed ? heads + 2 * kvHeads : heads;
+    if (heads <= 0 || kvHeads <= 0 || x.back() % parts)
+      return;
+    set({x[0], x[1], heads * (x.back() / parts)}, std::nullopt);
+    return;
+  }
+  if (name == "ms.MatMulNBits") {
+    int64_t n = intAttr(op, "N", 0);
+    if (n <= 0)
+      return;
+    Shape out = x;
+    out.back() = n;
+    set(out, std::nullopt);
+    return;
+  }
   // Attention of 4-D (or 3-D) Q, K, V: the query's shape with the values'
   // last dimension.
   if (name == "Attention" && in.size() > 2 && in[2] && !x.empty() &&
       !in[2]->shape.empty()) {
     Shape out = x;
-    if (out.size() == 4)
+    if (out.size() == 4) {
       out.back() = in[2]->shape.back();
+    } else {
+      // 3-D: [batch, tokens, q_num_heads x the values' head size].
+      int64_t heads = intAttr(op, "q_num_heads", 0);
+      int64_t kvHeads = intAttr(op, "kv_num_heads", 0);
+      if (out.size() != 3 || heads <= 0 || kvHeads <= 0 ||
+          in[2]->shape.back() % kvHeads)
+        return;
+      out.back() = heads * (in[2]->shape.back() / kvHeads);
+    }
     set(out, std::nullopt);
     return;
   }

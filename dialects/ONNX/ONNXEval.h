@@ -14,14 +14,15 @@
 //
 //===----------------------------------------------------------------------===//
 
-#ifndef LLAMAC_PASSES_ONNXEVAL_H
-#define LLAMAC_PASSES_ONNXEVAL_H
+#ifndef LLAMAC_DIALECTS_ONNX_ONNXEVAL_H
+#define LLAMAC_DIALECTS_ONNX_ONNXEVAL_H
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
 
 #include <optional>
+#include <string>
 #include <vector>
 
 namespace llamac::onnx {
@@ -67,13 +68,21 @@ public:
     return values->front();
   }
 
+  /// Operators whose operands' shapes break the operator's rules (do not
+  /// broadcast, disagree on a MatMul's inner dimension or a Concat's other
+  /// dimensions, a Reshape to another element count), with what is wrong.
+  const llvm::DenseMap<mlir::Operation *, std::string> &problems() const {
+    return problems_;
+  }
+
 private:
   void evaluate(mlir::Operation *op);
 
   mlir::func::FuncOp graph_;
   llvm::DenseMap<mlir::Value, EvalTensor> values_;
+  llvm::DenseMap<mlir::Operation *, std::string> problems_;
 };
 
 } // namespace llamac::onnx
 
-#endif // LLAMAC_PASSES_ONNXEVAL_H
+#endif // LLAMAC_DIALECTS_ONNX_ONNXEVAL_H
