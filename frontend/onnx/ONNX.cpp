@@ -71,11 +71,13 @@ struct OpInfo {
   /// The oldest ai.onnx opset whose definition of the operator llamac reads
   /// (unchanged since then).
   int64_t oldestOpset;
+  /// Bit i: input i must be given (neither optional nor variadic).
+  uint64_t requiredInputs;
 };
 
 const OpInfo kOps[] = {
-#define ONNX_OP(domain, type, name, in, out, vin, vout, oldest)                \
-  {domain, type, name, in, out, vin, vout, oldest},
+#define ONNX_OP(domain, type, name, in, out, vin, vout, oldest, required)      \
+  {domain, type, name, in, out, vin, vout, oldest, required},
 #include "dialects/ONNX/ONNXOpTable.inc"
 #undef ONNX_OP
 };
@@ -1142,6 +1144,14 @@ private:
       while (static_cast<int>(operands.size()) < info->inputs)
         operands.push_back(none());
     }
+    int fixed = info->variadicInput < 0 ? info->inputs : info->variadicInput;
+    for (int i = 0; i < fixed && i < 64; ++i)
+      if ((info->requiredInputs >> i & 1) &&
+          (i >= static_cast<int>(operands.size()) ||
+           isa<NoneType>(operands[i].getType())))
+        return createStringError("%s: %s gives no value for its input #%d, "
+                                 "which the operator requires",
+                                 data_.path.c_str(), user.c_str(), i);
     SmallVector<NamedAttribute> attributes;
     for (const ::onnx::AttributeProto &proto : node.attribute()) {
       llvm::Expected<Attribute> value = attribute(proto, node);

@@ -361,6 +361,23 @@ def test_mismatched_shapes(llamac, tmp_path, op, second, message):
     compile_error(llamac, path, message)
 
 
+def test_required_input_missing(llamac, tmp_path):
+    """Found by fuzz_onnx (test/fuzz/regressions/onnx/matmul-missing-input):
+    a MatMul with one input crashed the generic lowering."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    model = helper.make_model(
+        helper.make_graph([helper.make_node("MatMul", ["x"], ["y"], name="half")], "g",
+                          [x], [y]),
+        opset_imports=[helper.make_opsetid("", 17)])
+    path = str(tmp_path / "bad.onnx")
+    onnx.save(model, path)
+    for extra in ([], ["--graph"]):
+        expect_error([llamac, "compile", path, "-o", path + ".exe", "--quiet"] + extra,
+                     "node 'half' (MatMul) gives no value for its input #1, which the "
+                     "operator requires")
+
+
 def test_wrong_value_info_is_replaced(llamac, tmp_path):
     """A value_info that its node cannot produce (real exports have them:
     onnxruntime falls back to the inferred shape, and so does llamac)."""
