@@ -586,10 +586,30 @@ Kernel KernelCache::linearPacked(const WeightLayout &layout, Type biasElement,
       };
       SmallVector<Value> acc(unroll * mt * parts, zeroVector(b, width));
       int64_t full = cols / unroll * unroll;
+      int64_t elementBytes =
+          layout.memref.getElementType().getIntOrFloatBitWidth() / 8;
+      Value lastElement = index(b, groups * 16 * cols - 1);
       if (full > 0)
         acc = forAccumulate(
             b, index(b, 0), index(b, full), index(b, unroll), acc,
             [&](ImplicitLocOpBuilder &b, Value k0, ValueRange carried) {
+              // Stream ahead: every cache line of these columns this far on.
+              Value offset = arith::AddIOp::create(
+                  b, base, arith::MulIOp::create(b, k0, index(b, 16)));
+              for (int64_t line = 0; line < unroll * 16 * elementBytes;
+                   line += 64) {
+                Value ahead = arith::MinUIOp::create(
+                    b,
+                    arith::AddIOp::create(
+                        b, offset,
+                        index(b, (options_.prefetchDistance + line) /
+                                     elementBytes)),
+                    lastElement);
+                memref::PrefetchOp::create(b, w, ValueRange{ahead},
+                                           /*isWrite=*/false,
+                                           /*localityHint=*/3,
+                                           /*isDataCache=*/true);
+              }
               SmallVector<Value> next(carried.begin(), carried.end());
               for (int64_t u = 0; u < unroll; ++u)
                 step(b, arith::AddIOp::create(b, k0, index(b, u)), u, next);
@@ -1474,14 +1494,18 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
             Value base = arith::AddIOp::create(
                 b, groupBase,
                 arith::MulIOp::create(b, block, index(b, groupBlockBytes)));
-            // Stream ahead: the next blocks of this group of rows.
-            Value ahead = arith::MinUIOp::create(
-                b, arith::AddIOp::create(b, base, index(b, 2048)),
-                arith::SubIOp::create(b, totalBytes, index(b, 1)));
-            memref::PrefetchOp::create(b, w, ValueRange{ahead},
-                                       /*isWrite=*/false,
-                                       /*localityHint=*/3,
-                                       /*isDataCache=*/true);
+            // Stream ahead: every cache line of a block this far on.
+            for (int64_t line = 0; line < groupBlockBytes; line += 64) {
+              Value ahead = arith::MinUIOp::create(
+                  b,
+                  arith::AddIOp::create(
+                      b, base, index(b, options_.prefetchDistance + line)),
+                  arith::SubIOp::create(b, totalBytes, index(b, 1)));
+              memref::PrefetchOp::create(b, w, ValueRange{ahead},
+                                         /*isWrite=*/false,
+                                         /*localityHint=*/3,
+                                         /*isDataCache=*/true);
+            }
             Value scales = halfVector(b, base);
             Value minimums =
                 format == WeightFormat::Q4_1
@@ -1491,16 +1515,20 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
             Value values =
                 arith::AddIOp::create(b, base, index(b, headerBytes));
             Value k0 = arith::MulIOp::create(b, block, index(b, 32));
-            // Two accumulators per token break the dependency chain.
-            SmallVector<Value> dots(2 * mt, arith::ConstantOp::create(
-                                                b, v16i, b.getZeroAttr(v16i)));
-            int chain = 0;
+            // Independent accumulators per token break the dependency
+            // chain of the dot products (more of them for few tokens).
+            int64_t chains = mt <= 2 ? 4 : 2;
+            SmallVector<Value> dots(
+                chains * mt,
+                arith::ConstantOp::create(b, v16i, b.getZeroAttr(v16i)));
+            int64_t chain = 0;
             auto accumulate = [&](Value weights, int64_t kOffset) {
               Value k = arith::AddIOp::create(b, k0, index(b, kOffset));
               for (int64_t i = 0; i < mt; ++i)
-                dots[2 * i + chain] = vpdpbusd(b, dots[2 * i + chain], weights,
-                                               broadcast4(b, tokenIndex[i], k));
-              chain ^= 1;
+                dots[chains * i + chain] =
+                    vpdpbusd(b, dots[chains * i + chain], weights,
+                             broadcast4(b, tokenIndex[i], k));
+              chain = (chain + 1) % chains;
             };
             if (format == WeightFormat::Q8_0) {
               for (int64_t j = 0; j < 8; ++j)
@@ -1526,8 +1554,9 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
             }
             SmallVector<Value> next;
             for (int64_t i = 0; i < mt; ++i) {
-              Value dotsum =
-                  arith::AddIOp::create(b, dots[2 * i], dots[2 * i + 1]);
+              Value dotsum = dots[chains * i];
+              for (int64_t c = 1; c < chains; ++c)
+                dotsum = arith::AddIOp::create(b, dotsum, dots[chains * i + c]);
               Value s = memref::LoadOp::create(
                   b, xs, ValueRange{tokenIndex[i], block});
               Value sum = memref::LoadOp::create(

@@ -35,6 +35,9 @@ struct KernelOptions {
   int64_t tokenTile = 4;
   /// Weight rows per register tile (and per task) of a matrix product.
   int64_t rowTile = 4;
+  /// Bytes ahead of the block being read at which the quantized products
+  /// prefetch every cache line of the weights.
+  int64_t prefetchDistance = 4096;
   /// Scalable vectors (SVE, RVV): the streaming kernels (dense products,
   /// norms, elementwise ops, embedding rows, value-cache writes) use
   /// `vector<[vectorWidth]xf32>` and loops stepping by vectorWidth x vscale,
