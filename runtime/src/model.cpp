@@ -96,7 +96,9 @@ std::string map_range(int fd, uint64_t offset, uint64_t size,
   uint64_t aligned = offset - offset % static_cast<uint64_t>(page);
   uint64_t delta = offset - aligned;
   size_t length = static_cast<size_t>(size + delta);
-  void *base = mmap(nullptr, length, PROT_READ, MAP_PRIVATE, fd,
+  // MAP_POPULATE: read the pages in now, not one fault at a time in the
+  // middle of the first prompt (llama.cpp's loader does the same).
+  void *base = mmap(nullptr, length, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd,
                     static_cast<off_t>(aligned));
   if (base == MAP_FAILED)
     return format("cannot map %llu bytes: %s",
