@@ -225,6 +225,16 @@ void GraphEvaluator::evaluate(Operation *op) {
   auto known = [&](unsigned i) -> const std::vector<double> * {
     return i < in.size() && in[i] && in[i]->values ? &*in[i]->values : nullptr;
   };
+  // A shape given as the values of operand i (Expand's, ConstantOfShape's).
+  auto knownShape = [&](unsigned i) -> std::optional<Shape> {
+    const std::vector<double> *values = known(i);
+    if (!values)
+      return std::nullopt;
+    Shape shape;
+    for (double d : *values)
+      shape.push_back(toInt(d));
+    return shape;
+  };
   auto small = [](ArrayRef<int64_t> shape) {
     int64_t n = countOf(shape);
     return n >= 0 && n <= kMaxElements;
@@ -488,13 +498,10 @@ void GraphEvaluator::evaluate(Operation *op) {
     return;
   }
   if (name == "Expand") {
-    const std::vector<double> *target = known(1);
-    if (!target)
+    std::optional<Shape> t = knownShape(1);
+    if (!t)
       return;
-    Shape t;
-    for (double d : *target)
-      t.push_back(toInt(d));
-    std::optional<Shape> out = broadcast({x, t});
+    std::optional<Shape> out = broadcast({x, *t});
     if (!out)
       return;
     gatherFrom(*out, [&](ArrayRef<int64_t> index) {
@@ -737,12 +744,10 @@ void GraphEvaluator::evaluate(Operation *op) {
     return;
   }
   if (name == "ConstantOfShape") {
-    const std::vector<double> *target = known(0);
+    std::optional<Shape> target = knownShape(0);
     if (!target)
       return;
-    Shape out;
-    for (double d : *target)
-      out.push_back(toInt(d));
+    Shape out = *target;
     double fill = 0;
     if (std::optional<std::vector<double>> v =
             attributeValues(op->getAttr("value")))

@@ -413,14 +413,18 @@ def edited_torch_model(tmp_path, edit):
     return path
 
 
-def test_torch_export_anticausal_mask(llamac, tmp_path):
-    """Keys after the query instead of before: not the cache's attention."""
+@pytest.mark.parametrize("op,replacement,message", [
+    # Keys after the query instead of before: not the cache's attention.
+    ("LessOrEqual", "GreaterOrEqual", "the attention mask is not causal"),
+    # A 'cos' table that is a sine: not a rotation by position x frequency.
+    ("Cos", "Sin", "rotary tables are not cos/sin of position x frequency"),
+])
+def test_torch_export_edited_op(llamac, tmp_path, op, replacement, message):
     def edit(graph):
         for node in graph.node:
-            if node.op_type == "LessOrEqual":
-                node.op_type = "GreaterOrEqual"
-    compile_error(llamac, edited_torch_model(tmp_path, edit),
-                  "the attention mask is not causal")
+            if node.op_type == op:
+                node.op_type = replacement
+    compile_error(llamac, edited_torch_model(tmp_path, edit), message)
 
 
 def test_torch_export_mask_dropped(llamac, tmp_path):
@@ -432,13 +436,3 @@ def test_torch_export_mask_dropped(llamac, tmp_path):
                 node.input[0] = add.input[0]
     compile_error(llamac, edited_torch_model(tmp_path, edit),
                   "attention scores without a causal mask")
-
-
-def test_torch_export_not_rotary(llamac, tmp_path):
-    """A 'cos' table that is a sine: not a rotation by position x frequency."""
-    def edit(graph):
-        for node in graph.node:
-            if node.op_type == "Cos":
-                node.op_type = "Sin"
-    compile_error(llamac, edited_torch_model(tmp_path, edit),
-                  "rotary tables are not cos/sin of position x frequency")
