@@ -255,6 +255,10 @@ private:
   SmallVector<Point> points_; // those evaluated: evals_[i] at points_[i]
   bool hasPast_ = false;      // past keys/values among the graph's inputs
   llvm::DenseSet<Value> presents_, pastsUsed_;
+  /// The keys and values (llama activations) of the attention layers
+  /// raised from plain operators: a graph returning them as they are (a
+  /// present output without past inputs) returns the cache.
+  llvm::DenseSet<Value> cacheActivations_;
   /// A mask value at or below this (the most negative f16) hides a key.
   static constexpr double kMasked = -65504.0;
   SmallVector<std::unique_ptr<onnx::GraphEvaluator>> evals_;
@@ -1055,6 +1059,8 @@ FailureOr<bool> Raiser::emitPlainAttention(Operation *op, const Raised &q,
                             : FloatAttr();
   Value out = emitAttentionOp(op->getLoc(), q.value, k.value, v.value, layer,
                               scaleAttr);
+  cacheActivations_.insert(k.value);
+  cacheActivations_.insert(v.value);
   // The output as [1.., heads, S, D].
   Raised r = Raised::of(Raised::View, out);
   const onnx::EvalTensor *shape = shapeOf(op->getResult(0));
@@ -2021,8 +2027,15 @@ LogicalResult Raiser::run() {
   Operation *ret = body.getTerminator();
   for (Value out : ret->getOperands()) {
     Raised &r = raised_[out];
+    // Present keys/values: the cache, which llama.attention keeps.
+    bool heads =
+        r.kind == Raised::View && r.repeat == 1 &&
+        cacheActivations_.contains(r.value) &&
+        llvm::count_if(r.axes,
+                       [](const auto &axis) { return !axis.empty(); }) >= 2 &&
+        lastHeadDim(r) > 0;
     if (r.kind == Raised::KeyCache || r.kind == Raised::ValueCache ||
-        presents_.contains(out))
+        presents_.contains(out) || heads)
       continue;
     if (logits || (r.kind != Raised::Linear && r.kind != Raised::Activation))
       return ret->emitError("the graph must return one logits tensor besides "

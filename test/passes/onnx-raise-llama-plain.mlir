@@ -1,5 +1,11 @@
 // RUN: llamac-opt %s --onnx-raise-llama | FileCheck %s
 
+// A graph without past inputs that returns its keys and values as presents
+// (the first call of an exporter's cached pair of graphs) returns the cache:
+// RUN: sed -e 's/^func.func @main_graph(%%ids: tensor<?x?xi64>) -> tensor<\*xf32> {/func.func @main_graph(%%ids: tensor<?x?xi64>) -> (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>) {/' -e 's/  return %%logits : tensor<\*xf32>/  return %%logits, %%kr, %%v : tensor<*xf32>, tensor<*xf32>, tensor<*xf32>/' %s | llamac-opt --onnx-raise-llama | FileCheck %s --check-prefix=PRESENTS
+// PRESENTS: %{{.+}}, %[[KC:[^,]+]], %[[VC:[^ ]+]] = llama.attention
+// PRESENTS: return %{{.+}}, %[[KC]], %[[VC]] :
+
 // What is not a causal decoder is refused, naming the node. The same graph,
 // one line edited:
 // keys after the query,
