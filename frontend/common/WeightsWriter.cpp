@@ -507,7 +507,7 @@ llvm::Expected<uint64_t> llamac::writeWeightsBlob(ModuleOp module,
     // Whatever way the rows are written below, the source's pages are not
     // needed once they are: a model streams through a tensor's worth of
     // memory.
-    auto release = llvm::make_scope_exit([&, name = source->name] {
+    llvm::scope_exit release([&, name = source->name] {
       if (const TensorSource *s = model.weights.find(name))
         model.weights.release(*s);
     });
