@@ -140,8 +140,8 @@ struct Raised {
   int64_t sliceFrom = 0, sliceTo = 0;
   bool negated = false;
   bool masked = false; // Scores
-  Value table;         // RopeCos / RopeSin: the cos or sin values
-  double eps = 0;      // Rms*
+  Value table;    // RopeCos / RopeSin: the cos or sin values; NaNOf: the probs
+  double eps = 0; // Rms*
   std::shared_ptr<Raised> view, keys; // ViewSlice..RopeSin; Scores, Probs
 
   static Raised of(Kind kind, Value value = {}) {
@@ -933,20 +933,15 @@ LogicalResult Raiser::checkCausal(Operation *op, Value mask, ScoresShape scores,
                                   bool boolean) {
   for (auto [n, eval] : llvm::enumerate(evals_)) {
     const onnx::EvalTensor *m = eval->lookup(mask);
-    std::optional<SmallVector<int64_t>> shape = scores(*eval);
-    onnx::EvalTensor scoresShape;
-    if (shape)
-      scoresShape.shape = *shape;
-    const onnx::EvalTensor *s = shape ? &scoresShape : nullptr;
-    if (!m || !m->values || !s || s->shape.size() < 2 ||
-        m->shape.size() > s->shape.size())
+    std::optional<SmallVector<int64_t>> s = scores(*eval);
+    if (!m || !m->values || !s || s->size() < 2 || m->shape.size() > s->size())
       return fail(op, "the attention mask is not computable from the "
                       "sequence length while compiling (a padding mask or "
                       "cache input llamac does not raise)");
-    int64_t rank = static_cast<int64_t>(s->shape.size());
+    int64_t rank = static_cast<int64_t>(s->size());
     int64_t offset = rank - static_cast<int64_t>(m->shape.size());
     for (int64_t i = 0; i < static_cast<int64_t>(m->shape.size()); ++i)
-      if (m->shape[i] != 1 && m->shape[i] != s->shape[i + offset])
+      if (m->shape[i] != 1 && m->shape[i] != (*s)[i + offset])
         return fail(op, "the attention mask's shape does not broadcast to "
                         "the scores'");
     // Every element of the mask, with its (query, key) position.
@@ -960,7 +955,7 @@ LogicalResult Raiser::checkCausal(Operation *op, Value mask, ScoresShape scores,
       int64_t mr = static_cast<int64_t>(m->shape.size());
       int64_t query = mr >= 2 ? index[mr - 2] : 0;
       int64_t key = mr >= 1 ? index[mr - 1] : 0;
-      if ((mr < 2 || m->shape[mr - 2] == 1) && s->shape[rank - 2] > 1)
+      if ((mr < 2 || m->shape[mr - 2] == 1) && (*s)[rank - 2] > 1)
         return fail(op, "the attention mask does not depend on the query "
                         "position: not causal");
       double x = (*m->values)[flat];
@@ -1571,20 +1566,23 @@ LogicalResult Raiser::raise(Operation *op) {
   if (isa<onnx::ConstantOp, onnx::NoneOp>(op))
     return success();
 
-  // Shape, position and mask arithmetic is computed while compiling; the
-  // attention written around it is raised by raisePlain.
-  if (llvm::all_of(op->getResults(), [&](Value r) {
-        return evals_.front()->valuesOf(r) != nullptr;
-      })) {
-    for (Value r : op->getResults())
-      raised_[r] = Raised::of(Raised::Known);
-    return success();
+  // Attention in plain operators: shape, position and mask arithmetic is
+  // computed while compiling; the attention written around it is raised by
+  // raisePlain.
+  if (!evals_.empty()) {
+    if (llvm::all_of(op->getResults(), [&](Value r) {
+          return evals_.front()->valuesOf(r) != nullptr;
+        })) {
+      for (Value r : op->getResults())
+        raised_[r] = Raised::of(Raised::Known);
+      return success();
+    }
+    FailureOr<bool> plain = raisePlain(op);
+    if (failed(plain))
+      return failure();
+    if (*plain)
+      return success();
   }
-  FailureOr<bool> plain = raisePlain(op);
-  if (failed(plain))
-    return failure();
-  if (*plain)
-    return success();
 
   if (isa<onnx::TransposeOp>(op)) {
     Raised *in = known(op->getOperand(0));
@@ -1973,7 +1971,8 @@ LogicalResult Raiser::run() {
                             "table: not a decoder llamac can raise");
   if (failed(scanAttention()))
     return failure();
-  evaluate();
+  if (plainExpected_)
+    evaluate();
 
   // The element type of the caches: the attention inputs' (f32 here). With
   // attention in plain operators, the head counts and size are known once

@@ -285,6 +285,24 @@ int64_t llamac::cpu::blockBytes(WeightFormat format) {
 
 namespace {
 
+/// Prefetches every cache line of [offset, offset + bytes) of a 1-D
+/// `memref` (offsets in elements of elementBytes) `distance` bytes on, the
+/// address clamped to element `last`: the packed products' weight streams.
+void prefetchAhead(ImplicitLocOpBuilder &b, Value memref, Value offset,
+                   int64_t bytes, int64_t elementBytes, Value last,
+                   int64_t distance) {
+  for (int64_t line = 0; line < bytes; line += 64) {
+    Value ahead = arith::MinUIOp::create(
+        b,
+        arith::AddIOp::create(b, offset,
+                              index(b, (distance + line) / elementBytes)),
+        last);
+    memref::PrefetchOp::create(b, memref, ValueRange{ahead},
+                               /*isWrite=*/false, /*localityHint=*/3,
+                               /*isDataCache=*/true);
+  }
+}
+
 /// Reads the f16 at byte `offset` of row `row` of an i8 matrix, as f32.
 Value loadHalf(ImplicitLocOpBuilder &b, Value bytes, Value row, Value offset) {
   Value pair = vector::LoadOp::create(b, VectorType::get({2}, b.getI8Type()),
@@ -589,27 +607,17 @@ Kernel KernelCache::linearPacked(const WeightLayout &layout, Type biasElement,
       int64_t elementBytes =
           layout.memref.getElementType().getIntOrFloatBitWidth() / 8;
       Value lastElement = index(b, groups * 16 * cols - 1);
+      // Every cache line of these columns, prefetchDistance bytes on.
       if (full > 0)
         acc = forAccumulate(
             b, index(b, 0), index(b, full), index(b, unroll), acc,
             [&](ImplicitLocOpBuilder &b, Value k0, ValueRange carried) {
-              // Stream ahead: every cache line of these columns this far on.
-              Value offset = arith::AddIOp::create(
-                  b, base, arith::MulIOp::create(b, k0, index(b, 16)));
-              for (int64_t line = 0; line < unroll * 16 * elementBytes;
-                   line += 64) {
-                Value ahead = arith::MinUIOp::create(
-                    b,
-                    arith::AddIOp::create(
-                        b, offset,
-                        index(b, (options_.prefetchDistance + line) /
-                                     elementBytes)),
-                    lastElement);
-                memref::PrefetchOp::create(b, w, ValueRange{ahead},
-                                           /*isWrite=*/false,
-                                           /*localityHint=*/3,
-                                           /*isDataCache=*/true);
-              }
+              prefetchAhead(
+                  b, w,
+                  arith::AddIOp::create(
+                      b, base, arith::MulIOp::create(b, k0, index(b, 16))),
+                  unroll * 16 * elementBytes, elementBytes, lastElement,
+                  options_.prefetchDistance);
               SmallVector<Value> next(carried.begin(), carried.end());
               for (int64_t u = 0; u < unroll; ++u)
                 step(b, arith::AddIOp::create(b, k0, index(b, u)), u, next);
@@ -1494,18 +1502,10 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
             Value base = arith::AddIOp::create(
                 b, groupBase,
                 arith::MulIOp::create(b, block, index(b, groupBlockBytes)));
-            // Stream ahead: every cache line of a block this far on.
-            for (int64_t line = 0; line < groupBlockBytes; line += 64) {
-              Value ahead = arith::MinUIOp::create(
-                  b,
-                  arith::AddIOp::create(
-                      b, base, index(b, options_.prefetchDistance + line)),
-                  arith::SubIOp::create(b, totalBytes, index(b, 1)));
-              memref::PrefetchOp::create(b, w, ValueRange{ahead},
-                                         /*isWrite=*/false,
-                                         /*localityHint=*/3,
-                                         /*isDataCache=*/true);
-            }
+            // Every cache line of a block, prefetchDistance bytes on.
+            prefetchAhead(b, w, base, groupBlockBytes, /*elementBytes=*/1,
+                          arith::SubIOp::create(b, totalBytes, index(b, 1)),
+                          options_.prefetchDistance);
             Value scales = halfVector(b, base);
             Value minimums =
                 format == WeightFormat::Q4_1

@@ -35,8 +35,8 @@ struct KernelOptions {
   int64_t tokenTile = 4;
   /// Weight rows per register tile (and per task) of a matrix product.
   int64_t rowTile = 4;
-  /// Bytes ahead of the block being read at which the quantized products
-  /// prefetch every cache line of the weights.
+  /// Bytes ahead of the weights being read at which the packed products
+  /// (dense r16 and VNNI) prefetch every cache line of their weights.
   int64_t prefetchDistance = 4096;
   /// Scalable vectors (SVE, RVV): the streaming kernels (dense products,
   /// norms, elementwise ops, embedding rows, value-cache writes) use
