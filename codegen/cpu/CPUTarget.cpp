@@ -78,6 +78,11 @@ public:
     isa_ = isa;
     return *this;
   }
+  /// AMX int8 tiles for the quantized products of 16 tokens or more.
+  CPUTarget &amx() {
+    amx_ = true;
+    return *this;
+  }
   /// Scalable vectors (SVE, RVV): the streaming kernels are vector-length
   /// agnostic (KernelOptions::scalable); `half`: scalable f16/bf16 vectors
   /// are legal on this ISA.
@@ -98,9 +103,11 @@ public:
 
   llvm::StringRef name() const override { return name_; }
   std::string description() const override {
-    return llvm::formatv("{0} ({1}, {2}{3}-lane f32 vectors{4})", description_,
-                         cpu_, scalable_ ? "vscale x " : "", vectorWidth_,
-                         int8Dot_ ? ", AVX-512 VNNI int8 dot products" : "");
+    return llvm::formatv("{0} ({1}, {2}{3}-lane f32 vectors{4}{5})",
+                         description_, cpu_, scalable_ ? "vscale x " : "",
+                         vectorWidth_,
+                         int8Dot_ ? ", AVX-512 VNNI int8 dot products" : "",
+                         amx_ ? ", AMX int8 tiles for prefill" : "");
   }
   std::string triple() const override { return triple_; }
   std::string cpu() const override { return cpu_; }
@@ -131,6 +138,7 @@ public:
     options.rowTile = 4;
     options.scalable = scalable_;
     options.scalableHalf = scalableHalf_;
+    options.amx = amx_;
     pm.addPass(createConvertLlamaToCPU(options));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -140,9 +148,13 @@ public:
     pm.addPass(createLlamacApproximateMath());
     addLoopsToLLVM(
         pm, ConvertFuncToLLVMPassOptions(),
-        [](OpPassManager &pm) {
+        [&](OpPassManager &pm) {
           pm.addPass(createConvertMathToLLVMPass());
-          pm.addPass(createConvertVectorToLLVMPass());
+          ConvertVectorToLLVMPassOptions vectorOptions;
+          // amx.tile_* ops to the llvm.x86.*.internal intrinsics, whose
+          // tile configuration (ldtilecfg) LLVM's backend inserts.
+          vectorOptions.amx = amx_;
+          pm.addPass(createConvertVectorToLLVMPass(vectorOptions));
         },
         [](OpPassManager &pm) {
           pm.addPass(llamac::createConvertRuntimeToLLVM());
@@ -175,7 +187,7 @@ private:
   std::string name_, description_, triple_, cpu_, features_;
   int64_t vectorWidth_, vectorRegisters_;
   bool int8Dot_;
-  bool scalable_ = false, scalableHalf_ = true;
+  bool scalable_ = false, scalableHalf_ = true, amx_ = false;
   std::string cross_, packages_;
   unsigned vscale_ = 0;
   int64_t isa_ = 0;
@@ -219,15 +231,19 @@ void llamac::cpu::registerCPUTargets(TargetRegistry &registry) {
     return ref;
   };
   bool vnni = triple.isX86() && has("avx512f") && has("avx512vnni");
+  bool amx = vnni && has("amx-tile") && has("amx-int8");
   int64_t hostISA = 0;
   if (triple.isX86())
     hostISA = (width >= 8 ? LLAMAC_ISA_AVX2 : 0) |
               (width >= 16 ? LLAMAC_ISA_AVX512 : 0) |
-              (vnni ? LLAMAC_ISA_AVX512_VNNI : 0);
-  add(std::make_unique<CPUTarget>("cpu", "this machine's CPU", host,
-                                  llvm::sys::getHostCPUName().str(),
-                                  hostFeatures(), width, registers, vnni))
-      .needs(hostISA);
+              (vnni ? LLAMAC_ISA_AVX512_VNNI : 0) |
+              (amx ? LLAMAC_ISA_AMX_INT8 : 0);
+  CPUTarget &hostTarget = add(std::make_unique<CPUTarget>(
+      "cpu", "this machine's CPU", host, llvm::sys::getHostCPUName().str(),
+      hostFeatures(), width, registers, vnni));
+  hostTarget.needs(hostISA);
+  if (amx)
+    hostTarget.amx();
 
   if (triple.isX86()) {
     add(std::make_unique<CPUTarget>("cpu-generic", "any x86-64 CPU (SSE2)",
@@ -243,6 +259,13 @@ void llamac::cpu::registerCPUTargets(TargetRegistry &registry) {
             "cpu-avx512-vnni", "x86-64 with AVX-512 and VNNI (Ice Lake, Zen 4)",
             host, "x86-64-v4", "+avx512vnni", 16, 32, true))
         .needs(LLAMAC_ISA_AVX2 | LLAMAC_ISA_AVX512 | LLAMAC_ISA_AVX512_VNNI);
+    add(std::make_unique<CPUTarget>(
+            "cpu-amx",
+            "x86-64 with AVX-512, VNNI and AMX int8 tiles (Sapphire Rapids)",
+            host, "x86-64-v4", "+avx512vnni,+amx-tile,+amx-int8", 16, 32, true))
+        .needs(LLAMAC_ISA_AVX2 | LLAMAC_ISA_AVX512 | LLAMAC_ISA_AVX512_VNNI |
+               LLAMAC_ISA_AMX_INT8)
+        .amx();
   }
 
   // Cross targets, run here under qemu-user (docs/adding-a-backend.md).

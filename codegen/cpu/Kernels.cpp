@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/cpu/Kernels.h"
+#include "mlir/Dialect/AMX/AMXDialect.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -1438,7 +1439,8 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
   Type f32 = Float32Type::get(context), i8 = IntegerType::get(context, 8),
        i32 = IntegerType::get(context, 32);
   std::string name =
-      llvm::formatv("linear_vnni_{0}_{1}x{2}{3}{4}", formatName(format), rows,
+      llvm::formatv("linear_{0}_{1}_{2}x{3}{4}{5}",
+                    options_.amx ? "amx" : "vnni", formatName(format), rows,
                     cols, hasBias ? "_bias" : "", residual ? "_residual" : "");
   std::string key = llvm::formatv("{0}:{1}:{2}", name, tokenTile,
                                   hasBias ? typeName(biasElement) : "");
@@ -1485,6 +1487,54 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
       Value halves = vector::BitCastOp::create(
           b, VectorType::get({16}, b.getF16Type()), raw);
       return arith::ExtFOp::create(b, v16f, halves).getResult();
+    };
+
+    // acc + (w . xq - offset * sum(xq)) * d_w * d_x (+ m_w * d_x sum(xq))
+    // for the 16 rows of one block and one token: the int32 dot products
+    // of a block become f32 with both scales.
+    auto scaleBlock = [&](ImplicitLocOpBuilder &b, Value dotsum, Value token,
+                          Value block, Value scales, Value minimums,
+                          Value acc) -> Value {
+      Value s = memref::LoadOp::create(b, xs, ValueRange{token, block});
+      Value sum = memref::LoadOp::create(b, xsum, ValueRange{token, block});
+      // Undo the weights' offset: q8_0 values were biased by 128,
+      // q4_0 values by 8 (sum over the block of offset * x).
+      if (format != WeightFormat::Q4_1) {
+        int64_t offset = format == WeightFormat::Q8_0 ? 128 : 8;
+        Value correction = arith::MulIOp::create(
+            b, sum, arith::ConstantIntOp::create(b, i32, offset));
+        dotsum = arith::SubIOp::create(
+            b, dotsum, vector::BroadcastOp::create(b, v16i, correction));
+      }
+      Value product = arith::SIToFPOp::create(b, v16f, dotsum);
+      Value factor = arith::MulFOp::create(b, scales, splat(b, s, 16));
+      Value updated = vector::FMAOp::create(b, product, factor, acc);
+      if (minimums) {
+        // q4_1: + m * sum(x) = m * s * sum(xq)
+        Value xTotal =
+            arith::MulFOp::create(b, s, arith::SIToFPOp::create(b, f32, sum));
+        updated =
+            vector::FMAOp::create(b, minimums, splat(b, xTotal, 16), updated);
+      }
+      return updated;
+    };
+    // y[t0 + i, 16 g : 16 g + 16] = acc[i] (+ bias) (+ residual).
+    auto storeRows = [&](ImplicitLocOpBuilder &b, Value group,
+                         ArrayRef<Value> tokenIndex, ArrayRef<Value> acc) {
+      Value row0 = arith::MulIOp::create(b, group, index(b, 16));
+      Value valid = arith::MinUIOp::create(
+          b, index(b, 16), arith::SubIOp::create(b, index(b, rows), row0));
+      Value laneMask = rows % 16 ? mask(b, 16, valid) : Value();
+      for (auto [token, value] : llvm::zip(tokenIndex, acc)) {
+        Value out = value;
+        if (bias)
+          out = arith::AddFOp::create(b, out,
+                                      loadF32(b, bias, {row0}, 16, laneMask));
+        if (addend)
+          out = arith::AddFOp::create(
+              b, out, loadF32(b, addend, {token, row0}, 16, laneMask));
+        storeF32(b, out, y, {token, row0}, laneMask);
+      }
     };
 
     // Rows [16 g, 16 g + 16) against tokens [t0, t0 + mt).
@@ -1557,52 +1607,129 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
               Value dotsum = dots[chains * i];
               for (int64_t c = 1; c < chains; ++c)
                 dotsum = arith::AddIOp::create(b, dotsum, dots[chains * i + c]);
-              Value s = memref::LoadOp::create(
-                  b, xs, ValueRange{tokenIndex[i], block});
-              Value sum = memref::LoadOp::create(
-                  b, xsum, ValueRange{tokenIndex[i], block});
-              // Undo the weights' offset: q8_0 values were biased by 128,
-              // q4_0 values by 8 (sum over the block of offset * x).
-              if (format != WeightFormat::Q4_1) {
-                int64_t offset = format == WeightFormat::Q8_0 ? 128 : 8;
-                Value correction = arith::MulIOp::create(
-                    b, sum, arith::ConstantIntOp::create(b, i32, offset));
-                dotsum = arith::SubIOp::create(
-                    b, dotsum,
-                    vector::BroadcastOp::create(b, v16i, correction));
-              }
-              Value product = arith::SIToFPOp::create(b, v16f, dotsum);
-              Value factor = arith::MulFOp::create(b, scales, splat(b, s, 16));
-              Value updated =
-                  vector::FMAOp::create(b, product, factor, carried[i]);
-              if (minimums) {
-                // q4_1: + m * sum(x) = m * s * sum(xq)
-                Value xTotal = arith::MulFOp::create(
-                    b, s, arith::SIToFPOp::create(b, f32, sum));
-                updated = vector::FMAOp::create(b, minimums,
-                                                splat(b, xTotal, 16), updated);
-              }
-              next.push_back(updated);
+              next.push_back(scaleBlock(b, dotsum, tokenIndex[i], block, scales,
+                                        minimums, carried[i]));
             }
             return next;
           });
-      Value row0 = arith::MulIOp::create(b, group, index(b, 16));
-      Value valid = arith::MinUIOp::create(
-          b, index(b, 16), arith::SubIOp::create(b, index(b, rows), row0));
-      Value laneMask = rows % 16 ? mask(b, 16, valid) : Value();
-      for (int64_t i = 0; i < mt; ++i) {
-        Value out = acc[i];
-        if (bias)
-          out = arith::AddFOp::create(b, out,
-                                      loadF32(b, bias, {row0}, 16, laneMask));
-        if (addend)
-          out = arith::AddFOp::create(
-              b, out, loadF32(b, addend, {tokenIndex[i], row0}, 16, laneMask));
-        storeF32(b, out, y, {tokenIndex[i], row0}, laneMask);
-      }
+      storeRows(b, group, tokenIndex, acc);
     };
+    if (!options_.amx) {
+      forEachTokenTile(b, begin, end, tokens, tokenTile, tile);
+      return;
+    }
 
-    forEachTokenTile(b, begin, end, tokens, tokenTile, tile);
+    // AMX: tokens [t0, t0 + 16) x rows [16 g, 16 g + 16), one tile product
+    // per block. A = 16 tokens x 32 int8 activations (rows of xq, stride
+    // K), B = the block's packed weights, which are already in the tile
+    // layout `tdpbsud` reads (8 rows of 16 weight rows x 4 consecutive
+    // values; q4_0/q4_1 nibbles are split into a scratch tile first), C =
+    // 16 x 16 int32, stored and scaled per token as the VNNI tiles are.
+    auto tileA = amx::TileType::get({16, 32}, i8);
+    auto tileB = amx::TileType::get({8, 64}, i8);
+    auto tileC = amx::TileType::get({16, 16}, i32);
+    Value scratchC =
+        memref::AllocaOp::create(b, MemRefType::get({16, 16}, i32),
+                                 ValueRange{}, b.getI64IntegerAttr(64));
+    Value scratchB =
+        format == WeightFormat::Q8_0
+            ? Value()
+            : memref::AllocaOp::create(b, MemRefType::get({8 * 64}, i8),
+                                       ValueRange{}, b.getI64IntegerAttr(64))
+                  .getResult();
+    auto amxTile = [&](ImplicitLocOpBuilder &b, Value group, Value t0) {
+      SmallVector<Value> tokenIndex;
+      for (int64_t i = 0; i < 16; ++i)
+        tokenIndex.push_back(arith::AddIOp::create(b, t0, index(b, i)));
+      Value groupBase =
+          arith::MulIOp::create(b, group, index(b, blocks * groupBlockBytes));
+      SmallVector<Value> acc(16, zeroVector(b, 16));
+      acc = forAccumulate(
+          b, index(b, 0), index(b, blocks), index(b, 1), acc,
+          [&](ImplicitLocOpBuilder &b, Value block, ValueRange carried) {
+            Value base = arith::AddIOp::create(
+                b, groupBase,
+                arith::MulIOp::create(b, block, index(b, groupBlockBytes)));
+            prefetchAhead(b, w, base, groupBlockBytes, /*elementBytes=*/1,
+                          arith::SubIOp::create(b, totalBytes, index(b, 1)),
+                          options_.prefetchDistance);
+            Value scales = halfVector(b, base);
+            Value minimums =
+                format == WeightFormat::Q4_1
+                    ? halfVector(b,
+                                 arith::AddIOp::create(b, base, index(b, 32)))
+                    : Value();
+            Value values =
+                arith::AddIOp::create(b, base, index(b, headerBytes));
+            Value k0 = arith::MulIOp::create(b, block, index(b, 32));
+            Value a = amx::TileLoadOp::create(b, tileA, xq, ValueRange{t0, k0});
+            Value weights;
+            if (format == WeightFormat::Q8_0) {
+              weights = amx::TileLoadOp::create(b, tileB, w, ValueRange{values},
+                                                index(b, 64));
+            } else {
+              // Tile row r holds values 4r..4r+3 of the 16 rows: the low
+              // nibbles of packed vector r (r < 4), the high nibbles of
+              // vector r - 4 (values 16..31).
+              auto mask = arith::ConstantOp::create(
+                  b, v64b,
+                  DenseElementsAttr::get(v64b, b.getI8IntegerAttr(15)));
+              auto four = arith::ConstantOp::create(
+                  b, v64b, DenseElementsAttr::get(v64b, b.getI8IntegerAttr(4)));
+              for (int64_t j = 0; j < 4; ++j) {
+                Value raw =
+                    vector::LoadOp::create(b, v64b, w,
+                                           ValueRange{arith::AddIOp::create(
+                                               b, values, index(b, 64 * j))});
+                vector::StoreOp::create(b, arith::AndIOp::create(b, raw, mask),
+                                        scratchB, ValueRange{index(b, 64 * j)});
+                vector::StoreOp::create(b, arith::ShRUIOp::create(b, raw, four),
+                                        scratchB,
+                                        ValueRange{index(b, 256 + 64 * j)});
+              }
+              weights = amx::TileLoadOp::create(
+                  b, tileB, scratchB, ValueRange{index(b, 0)}, index(b, 64));
+            }
+            // Activations signed, weights unsigned: tdpbsud.
+            Value product = amx::TileMulIOp::create(
+                b, tileC, a, weights, amx::TileZeroOp::create(b, tileC),
+                /*isZextLhs=*/false, /*isZextRhs=*/true);
+            amx::TileStoreOp::create(
+                b, scratchC, ValueRange{index(b, 0), index(b, 0)}, product);
+            SmallVector<Value> next;
+            for (int64_t i = 0; i < 16; ++i) {
+              Value dotsum = vector::LoadOp::create(
+                  b, v16i, scratchC, ValueRange{index(b, i), index(b, 0)});
+              next.push_back(scaleBlock(b, dotsum, tokenIndex[i], block, scales,
+                                        minimums, carried[i]));
+            }
+            return next;
+          });
+      storeRows(b, group, tokenIndex, acc);
+    };
+    forEach(
+        b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value group) {
+          Value amxTokens = arith::MulIOp::create(
+              b, arith::DivUIOp::create(b, tokens, index(b, 16)), index(b, 16));
+          forEach(b, index(b, 0), amxTokens, index(b, 16),
+                  [&](ImplicitLocOpBuilder &b, Value t0) {
+                    amxTile(b, group, t0);
+                  });
+          // The rest in VNNI register tiles, then one token at a time.
+          Value rest = arith::SubIOp::create(b, tokens, amxTokens);
+          Value vnniTokens = arith::AddIOp::create(
+              b, amxTokens,
+              arith::MulIOp::create(
+                  b, arith::DivUIOp::create(b, rest, index(b, tokenTile)),
+                  index(b, tokenTile)));
+          forEach(b, amxTokens, vnniTokens, index(b, tokenTile),
+                  [&](ImplicitLocOpBuilder &b, Value t0) {
+                    tile(b, group, t0, tokenTile);
+                  });
+          forEach(
+              b, vnniTokens, tokens, index(b, 1),
+              [&](ImplicitLocOpBuilder &b, Value t) { tile(b, group, t, 1); });
+        });
   };
   return {getOrCreate(name, key, args, body), 0, groups};
 }

@@ -50,6 +50,10 @@ struct KernelOptions {
   /// has no scalable vector of them at all (LLVM cannot even load one), so
   /// there kernels that read f16/bf16 memory keep fixed lanes.
   bool scalableHalf = true;
+  /// AMX int8 tiles (x86 `amx-tile` + `amx-int8`): linearInt8 multiplies
+  /// 16 tokens at a time with `tdpbsud` tile products, one tile per GGML
+  /// block; fewer tokens (decode) keep the VNNI register tiles.
+  bool amx = false;
 };
 
 /// How a weight matrix is stored: plain floats (the memref's element type),
@@ -164,7 +168,8 @@ public:
 
   /// y = x w^T with w packed r16 (see !llama.qtensor) and x quantized by
   /// quantizeActivations: AVX-512 VNNI dot products of 16 weight rows at a
-  /// time, scaled per block in f32. One task per group of 16 rows.
+  /// time, scaled per block in f32. One task per group of 16 rows. With
+  /// KernelOptions::amx, full tiles of 16 tokens are AMX tile products.
   /// Task args: (rows, xq, xs, xsum, w: memref<?xi8>, y: memref<?xNxf32>
   /// [, bias]).
   Kernel linearInt8(const WeightLayout &weight, mlir::Type biasElement,

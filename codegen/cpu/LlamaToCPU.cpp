@@ -27,6 +27,7 @@
 #include "codegen/cpu/Passes.h"
 #include "dialects/Llama/LlamaOps.h"
 #include "dialects/Runtime/RuntimeDialect.h"
+#include "mlir/Dialect/AMX/AMXDialect.h"
 #include "passes/WeightsLayout.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -837,6 +838,7 @@ struct ConvertLlamaToCPUPass
     options.rowTile = rowTile;
     options.scalable = scalable;
     options.scalableHalf = scalableHalf;
+    options.amx = amx;
     if (options.vectorWidth < 1 || options.tokenTile < 1 ||
         options.rowTile < 1) {
       module.emitError("convert-llama-to-cpu: tile sizes must be positive");

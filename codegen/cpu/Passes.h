@@ -17,6 +17,9 @@
 #include <memory>
 
 namespace mlir {
+namespace amx {
+class AMXDialect;
+}
 namespace arith {
 class ArithDialect;
 }

@@ -63,13 +63,17 @@ def ConvertLlamaToCPU : Pass<"convert-llama-to-cpu", "mlir::ModuleOp"> {
            "loops stepping by W x vscale)">,
     Option<"scalableHalf", "scalable-half", "bool", /*default=*/"true",
            "Scalable vectors of f16/bf16 are legal (false: kernels reading "
-           "them keep fixed lanes)">
+           "them keep fixed lanes)">,
+    Option<"amx", "amx", "bool", /*default=*/"false",
+           "Quantized products of 16 tokens or more use AMX int8 tiles "
+           "(amx.tile_muli); fewer tokens keep the VNNI register tiles">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",
     "::mlir::LLVM::LLVMDialect", "::mlir::math::MathDialect",
     "::mlir::memref::MemRefDialect", "::mlir::scf::SCFDialect",
-    "::mlir::vector::VectorDialect", "::llamac::lrt::RuntimeDialect"
+    "::mlir::vector::VectorDialect", "::llamac::lrt::RuntimeDialect",
+    "::mlir::amx::AMXDialect"
   ];
 }
 

@@ -24,6 +24,7 @@
 #include <cstdarg>
 #include <cstdio>
 #include <cstring>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <memory>
 #include <new>
@@ -34,7 +35,11 @@
 #include <sys/prctl.h>
 #endif
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 #include <vector>
 
 using llamac::runtime::ThreadPool;
@@ -234,8 +239,22 @@ std::string check_blob(const Mapping &blob, const char *name) {
 
 namespace {
 
+/// LLAMAC_ISA_* bits an instruction emulator loaded into the process
+/// provides: it defines `int64_t llamac_emulated_isa` (the test suite's AMX
+/// emulator, test/amx/, does, to run AMX code on CPUs without AMX). 0
+/// without one.
+int64_t emulated_isa() {
+#if defined(__x86_64__)
+  const void *symbol = dlsym(RTLD_DEFAULT, "llamac_emulated_isa");
+  return symbol ? *static_cast<const int64_t *>(symbol) : 0;
+#else
+  return 0;
+#endif
+}
+
 /// What the machine lacks of what the code was compiled for, or "".
 std::string missing_isa(int64_t isa, int64_t vector_bytes) {
+  isa &= ~emulated_isa();
   std::string missing;
   auto need = [&](bool have, const char *name) {
     if (!have)
@@ -254,6 +273,23 @@ std::string missing_isa(int64_t isa, int64_t vector_bytes) {
          "AVX-512 (F, BW, DQ, VL)");
   if (isa & LLAMAC_ISA_AVX512_VNNI)
     need(__builtin_cpu_supports("avx512vnni"), "AVX-512 VNNI");
+#if defined(__x86_64__)
+  if (isa & LLAMAC_ISA_AMX_INT8) {
+    // CPUID.(7,0):EDX bit 24 AMX-TILE, bit 25 AMX-INT8.
+    unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
+    bool amx = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) &&
+               ((edx >> 24) & 1) && ((edx >> 25) & 1);
+    need(amx, "AMX-TILE and AMX-INT8");
+    // Linux (5.16 and later) hands a process the tile registers' state
+    // only when asked: ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA.
+    if (amx && syscall(SYS_arch_prctl, 0x1023, 18) != 0)
+      return format("this executable uses AMX tiles and the kernel refused "
+                    "them (arch_prctl ARCH_REQ_XCOMP_PERM: %s; Linux 5.16 "
+                    "or later is needed), compile it with --target "
+                    "cpu-avx512-vnni",
+                    strerror(errno));
+  }
+#endif
 #elif defined(__aarch64__)
   if (isa & LLAMAC_ISA_SVE) {
     bool sve = (getauxval(AT_HWCAP) & (1ul << 22)) != 0; // HWCAP_SVE
@@ -273,7 +309,7 @@ std::string missing_isa(int64_t isa, int64_t vector_bytes) {
          "the V vector extension");
 #endif
   (void)vector_bytes;
-  if (missing.empty() && (isa & ~int64_t(31)))
+  if (missing.empty() && (isa & ~int64_t(63)))
     missing = "instruction set extensions this runtime does not know";
   if (missing.empty())
     return "";
