@@ -1491,15 +1491,16 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
 
     // acc + (w . xq - offset * sum(xq)) * d_w * d_x (+ m_w * d_x sum(xq))
     // for the 16 rows of one block and one token: the int32 dot products
-    // of a block become f32 with both scales.
+    // of a block become f32 with both scales. `biased`: the dot products
+    // are of the stored (offset) weight values, whose offset comes off here.
     auto scaleBlock = [&](ImplicitLocOpBuilder &b, Value dotsum, Value token,
-                          Value block, Value scales, Value minimums,
-                          Value acc) -> Value {
+                          Value block, Value scales, Value minimums, Value acc,
+                          bool biased) -> Value {
       Value s = memref::LoadOp::create(b, xs, ValueRange{token, block});
       Value sum = memref::LoadOp::create(b, xsum, ValueRange{token, block});
       // Undo the weights' offset: q8_0 values were biased by 128,
       // q4_0 values by 8 (sum over the block of offset * x).
-      if (format != WeightFormat::Q4_1) {
+      if (biased && format != WeightFormat::Q4_1) {
         int64_t offset = format == WeightFormat::Q8_0 ? 128 : 8;
         Value correction = arith::MulIOp::create(
             b, sum, arith::ConstantIntOp::create(b, i32, offset));
@@ -1608,7 +1609,8 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
               for (int64_t c = 1; c < chains; ++c)
                 dotsum = arith::AddIOp::create(b, dotsum, dots[chains * i + c]);
               next.push_back(scaleBlock(b, dotsum, tokenIndex[i], block, scales,
-                                        minimums, carried[i]));
+                                        minimums, carried[i],
+                                        /*biased=*/true));
             }
             return next;
           });
@@ -1621,10 +1623,11 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
 
     // AMX: tokens [t0, t0 + 16) x rows [16 g, 16 g + 16), one tile product
     // per block. A = 16 tokens x 32 int8 activations (rows of xq, stride
-    // K), B = the block's packed weights, which are already in the tile
-    // layout `tdpbsud` reads (8 rows of 16 weight rows x 4 consecutive
-    // values; q4_0/q4_1 nibbles are split into a scratch tile first), C =
-    // 16 x 16 int32, stored and scaled per token as the VNNI tiles are.
+    // K), B = the block's packed weights in the layout the tile product
+    // reads, which the r16 packing already is (8 rows of 16 weight rows x
+    // 4 consecutive values), made signed (or split into nibbles) in a
+    // scratch tile, C = 16 x 16 int32, stored and scaled per token as the
+    // VNNI tiles are.
     auto tileA = amx::TileType::get({16, 32}, i8);
     auto tileB = amx::TileType::get({8, 64}, i8);
     auto tileC = amx::TileType::get({16, 16}, i32);
@@ -1632,11 +1635,8 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
         memref::AllocaOp::create(b, MemRefType::get({16, 16}, i32),
                                  ValueRange{}, b.getI64IntegerAttr(64));
     Value scratchB =
-        format == WeightFormat::Q8_0
-            ? Value()
-            : memref::AllocaOp::create(b, MemRefType::get({8 * 64}, i8),
-                                       ValueRange{}, b.getI64IntegerAttr(64))
-                  .getResult();
+        memref::AllocaOp::create(b, MemRefType::get({8 * 64}, i8), ValueRange{},
+                                 b.getI64IntegerAttr(64));
     auto amxTile = [&](ImplicitLocOpBuilder &b, Value group, Value t0) {
       SmallVector<Value> tokenIndex;
       for (int64_t i = 0; i < 16; ++i)
@@ -1663,37 +1663,53 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
                 arith::AddIOp::create(b, base, index(b, headerBytes));
             Value k0 = arith::MulIOp::create(b, block, index(b, 32));
             Value a = amx::TileLoadOp::create(b, tileA, xq, ValueRange{t0, k0});
-            Value weights;
-            if (format == WeightFormat::Q8_0) {
-              weights = amx::TileLoadOp::create(b, tileB, w, ValueRange{values},
-                                                index(b, 64));
-            } else {
-              // Tile row r holds values 4r..4r+3 of the 16 rows: the low
-              // nibbles of packed vector r (r < 4), the high nibbles of
-              // vector r - 4 (values 16..31).
-              auto mask = arith::ConstantOp::create(
+            // The B tile, written to scratch: row r holds values 4r..4r+3
+            // of the 16 rows (as packed vector r for q8_0; for the 4-bit
+            // formats the low nibbles of packed vector r, r < 4, and the
+            // high nibbles of vector r - 4, values 16..31). q8_0 and q4_0
+            // lose their storage offset on the way (x ^ 128, x - 8: the
+            // signed values), so that no per-token correction is needed;
+            // q4_1's unsigned values have none.
+            auto byteSplat = [&](int64_t value) -> Value {
+              return arith::ConstantOp::create(
                   b, v64b,
-                  DenseElementsAttr::get(v64b, b.getI8IntegerAttr(15)));
-              auto four = arith::ConstantOp::create(
-                  b, v64b, DenseElementsAttr::get(v64b, b.getI8IntegerAttr(4)));
+                  DenseElementsAttr::get(v64b, b.getI8IntegerAttr(value)));
+            };
+            auto packed = [&](int64_t j) -> Value {
+              return vector::LoadOp::create(b, v64b, w,
+                                            ValueRange{arith::AddIOp::create(
+                                                b, values, index(b, 64 * j))});
+            };
+            auto toScratch = [&](Value row, int64_t r) {
+              vector::StoreOp::create(b, row, scratchB,
+                                      ValueRange{index(b, 64 * r)});
+            };
+            bool signedWeights = format != WeightFormat::Q4_1;
+            if (format == WeightFormat::Q8_0) {
+              for (int64_t j = 0; j < 8; ++j)
+                toScratch(arith::XOrIOp::create(b, packed(j), byteSplat(-128)),
+                          j);
+            } else {
+              Value mask = byteSplat(15), four = byteSplat(4);
               for (int64_t j = 0; j < 4; ++j) {
-                Value raw =
-                    vector::LoadOp::create(b, v64b, w,
-                                           ValueRange{arith::AddIOp::create(
-                                               b, values, index(b, 64 * j))});
-                vector::StoreOp::create(b, arith::AndIOp::create(b, raw, mask),
-                                        scratchB, ValueRange{index(b, 64 * j)});
-                vector::StoreOp::create(b, arith::ShRUIOp::create(b, raw, four),
-                                        scratchB,
-                                        ValueRange{index(b, 256 + 64 * j)});
+                Value raw = packed(j);
+                Value low = arith::AndIOp::create(b, raw, mask);
+                Value high = arith::ShRUIOp::create(b, raw, four);
+                if (signedWeights) {
+                  low = arith::SubIOp::create(b, low, byteSplat(8));
+                  high = arith::SubIOp::create(b, high, byteSplat(8));
+                }
+                toScratch(low, j);
+                toScratch(high, 4 + j);
               }
-              weights = amx::TileLoadOp::create(
-                  b, tileB, scratchB, ValueRange{index(b, 0)}, index(b, 64));
             }
-            // Activations signed, weights unsigned: tdpbsud.
+            Value weights = amx::TileLoadOp::create(
+                b, tileB, scratchB, ValueRange{index(b, 0)}, index(b, 64));
+            // Signed activations x signed weights (tdpbssd), or unsigned
+            // q4_1 weights (tdpbsud).
             Value product = amx::TileMulIOp::create(
                 b, tileC, a, weights, amx::TileZeroOp::create(b, tileC),
-                /*isZextLhs=*/false, /*isZextRhs=*/true);
+                /*isZextLhs=*/false, /*isZextRhs=*/!signedWeights);
             amx::TileStoreOp::create(
                 b, scratchC, ValueRange{index(b, 0), index(b, 0)}, product);
             SmallVector<Value> next;
@@ -1701,7 +1717,8 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
               Value dotsum = vector::LoadOp::create(
                   b, v16i, scratchC, ValueRange{index(b, i), index(b, 0)});
               next.push_back(scaleBlock(b, dotsum, tokenIndex[i], block, scales,
-                                        minimums, carried[i]));
+                                        minimums, carried[i],
+                                        /*biased=*/false));
             }
             return next;
           });

@@ -1,5 +1,5 @@
 """The `cpu-amx` target: quantized products of 16 tokens or more on AMX int8
-tiles (`tdpbsud`), checked on CPUs without AMX through the emulator in
+tiles (`tdpbssd`, `tdpbsud` for q4_1), checked on CPUs without AMX through the emulator in
 test/amx (loaded with LD_PRELOAD; it executes each AMX instruction when the
 CPU faults on it).
 
@@ -212,7 +212,9 @@ def test_decode_runs_no_tile_product(llamac, emulator, model):
 def test_code_holds_tile_instructions(llamac, model):
     listing = {t: run([OBJDUMP, "-d", "--no-show-raw-insn", compile_for(llamac, model, t)]).stdout
                for t in ("cpu-amx", "cpu-avx512-vnni")}
-    assert re.search(r"\btdpbsud\b", listing["cpu-amx"])
+    # Signed weights (q8_0, q4_0) or unsigned (q4_1) times signed
+    # activations.
+    assert re.search(r"\btdpbs[su]d\b", listing["cpu-amx"])
     assert re.search(r"\bldtilecfg\b", listing["cpu-amx"])
     assert not re.search(r"\btdpb", listing["cpu-avx512-vnni"])
 
