@@ -551,7 +551,12 @@ Kernel KernelCache::linearPacked(const WeightLayout &layout, Type biasElement,
   int64_t groups = (rows + 15) / 16;
   int64_t width = std::min<int64_t>(16, options_.vectorWidth);
   int64_t parts = 16 / width;
-  int64_t tokenTile = options_.tokenTile;
+  // Prompt tiles of two groups of 16 rows where one vector holds a group
+  // (and there are 32 registers), so that each x[t, k] broadcast feeds two
+  // FMAs, and twice the tokens: 8 tokens x 2 groups load 10 vectors per 16
+  // FMAs where 4 x 1 loaded 5 per 4 (prefill was bound on loads).
+  int64_t pairGroups = parts == 1 && groups > 1 ? 2 : 1;
+  int64_t tokenTile = options_.tokenTile * pairGroups;
   Type f32 = Float32Type::get(context);
   std::string name = llvm::formatv(
       "linear_{0}_r16_{1}x{2}{3}{4}", typeName(layout.memref.getElementType()),
@@ -572,38 +577,45 @@ Kernel KernelCache::linearPacked(const WeightLayout &layout, Type biasElement,
     Value bias = hasBias ? a[4] : Value();
     Value addend = residual ? a[hasBias ? 5 : 4] : Value();
 
-    // Rows [16 g, 16 g + 16) for tokens [t0, t0 + mt): the group's values
-    // of column k are one load (16 rows in lanes), times x[t, k] broadcast.
-    // `unroll` accumulator sets over k keep several FMA chains in flight.
-    auto tile = [&](ImplicitLocOpBuilder &b, Value group, Value t0,
-                    int64_t mt) {
-      int64_t unroll = mt == 1 ? 4 : 2;
+    // Rows of the groups `groupIndex` (16 each) for tokens [t0, t0 + mt):
+    // a group's values of column k are one load (16 rows in lanes), times
+    // x[t, k] broadcast once for all the groups. `unroll` accumulator sets
+    // over k keep several FMA chains in flight.
+    auto tile = [&](ImplicitLocOpBuilder &b, ArrayRef<Value> groupIndex,
+                    Value t0, int64_t mt) {
+      int64_t ng = groupIndex.size();
+      int64_t unroll = mt * ng >= 8 ? 1 : mt == 1 ? 4 : 2;
       SmallVector<Value> tokenIndex;
       for (int64_t i = 0; i < mt; ++i)
         tokenIndex.push_back(arith::AddIOp::create(b, t0, index(b, i)));
-      Value base = arith::MulIOp::create(b, group, index(b, 16 * cols));
-      auto at = [&](int64_t u, int64_t i, int64_t p) {
-        return (u * mt + i) * parts + p;
+      SmallVector<Value> bases;
+      for (Value group : groupIndex)
+        bases.push_back(arith::MulIOp::create(b, group, index(b, 16 * cols)));
+      auto at = [&](int64_t u, int64_t i, int64_t g, int64_t p) {
+        return ((u * mt + i) * ng + g) * parts + p;
       };
       auto step = [&](ImplicitLocOpBuilder &b, Value k, int64_t u,
                       SmallVector<Value> &acc) {
-        Value offset = arith::AddIOp::create(
-            b, base, arith::MulIOp::create(b, k, index(b, 16)));
+        Value column = arith::MulIOp::create(b, k, index(b, 16));
         SmallVector<Value> ws;
-        for (int64_t p = 0; p < parts; ++p)
-          ws.push_back(loadF32(
-              b, w, {arith::AddIOp::create(b, offset, index(b, p * width))},
-              width));
+        for (Value base : bases) {
+          Value offset = arith::AddIOp::create(b, base, column);
+          for (int64_t p = 0; p < parts; ++p)
+            ws.push_back(loadF32(
+                b, w, {arith::AddIOp::create(b, offset, index(b, p * width))},
+                width));
+        }
         for (int64_t i = 0; i < mt; ++i) {
           Value xv = splat(
               b, memref::LoadOp::create(b, x, ValueRange{tokenIndex[i], k}),
               width);
-          for (int64_t p = 0; p < parts; ++p)
-            acc[at(u, i, p)] =
-                vector::FMAOp::create(b, xv, ws[p], acc[at(u, i, p)]);
+          for (int64_t g = 0; g < ng; ++g)
+            for (int64_t p = 0; p < parts; ++p)
+              acc[at(u, i, g, p)] = vector::FMAOp::create(
+                  b, xv, ws[g * parts + p], acc[at(u, i, g, p)]);
         }
       };
-      SmallVector<Value> acc(unroll * mt * parts, zeroVector(b, width));
+      SmallVector<Value> acc(unroll * mt * ng * parts, zeroVector(b, width));
       int64_t full = cols / unroll * unroll;
       int64_t elementBytes =
           layout.memref.getElementType().getIntOrFloatBitWidth() / 8;
@@ -613,12 +625,13 @@ Kernel KernelCache::linearPacked(const WeightLayout &layout, Type biasElement,
         acc = forAccumulate(
             b, index(b, 0), index(b, full), index(b, unroll), acc,
             [&](ImplicitLocOpBuilder &b, Value k0, ValueRange carried) {
-              prefetchAhead(
-                  b, w,
-                  arith::AddIOp::create(
-                      b, base, arith::MulIOp::create(b, k0, index(b, 16))),
-                  unroll * 16 * elementBytes, elementBytes, lastElement,
-                  options_.prefetchDistance);
+              for (Value base : bases)
+                prefetchAhead(
+                    b, w,
+                    arith::AddIOp::create(
+                        b, base, arith::MulIOp::create(b, k0, index(b, 16))),
+                    unroll * 16 * elementBytes, elementBytes, lastElement,
+                    options_.prefetchDistance);
               SmallVector<Value> next(carried.begin(), carried.end());
               for (int64_t u = 0; u < unroll; ++u)
                 step(b, arith::AddIOp::create(b, k0, index(b, u)), u, next);
@@ -627,35 +640,107 @@ Kernel KernelCache::linearPacked(const WeightLayout &layout, Type biasElement,
       for (int64_t k = full; k < cols; ++k)
         step(b, index(b, k), 0, acc);
 
-      Value row0 = arith::MulIOp::create(b, group, index(b, 16));
-      for (int64_t p = 0; p < parts; ++p) {
-        Value first = arith::AddIOp::create(b, row0, index(b, p * width));
-        Value laneMask;
-        if (rows % 16) {
-          // Lanes of rows that exist: clamp(rows - first, 0, width).
-          Value left = arith::SubIOp::create(
-              b, index(b, rows),
-              arith::MinUIOp::create(b, first, index(b, rows)));
-          laneMask =
-              mask(b, width, arith::MinUIOp::create(b, left, index(b, width)));
-        }
-        for (int64_t i = 0; i < mt; ++i) {
-          Value out = acc[at(0, i, p)];
-          for (int64_t u = 1; u < unroll; ++u)
-            out = arith::AddFOp::create(b, out, acc[at(u, i, p)]);
-          if (bias)
-            out = arith::AddFOp::create(
-                b, out, loadF32(b, bias, {first}, width, laneMask));
-          if (addend)
-            out = arith::AddFOp::create(
-                b, out,
-                loadF32(b, addend, {tokenIndex[i], first}, width, laneMask));
-          storeF32(b, out, y, {tokenIndex[i], first}, laneMask);
+      for (int64_t g = 0; g < ng; ++g) {
+        Value row0 = arith::MulIOp::create(b, groupIndex[g], index(b, 16));
+        for (int64_t p = 0; p < parts; ++p) {
+          Value first = arith::AddIOp::create(b, row0, index(b, p * width));
+          Value laneMask;
+          if (rows % 16) {
+            // Lanes of rows that exist: clamp(rows - first, 0, width).
+            Value left = arith::SubIOp::create(
+                b, index(b, rows),
+                arith::MinUIOp::create(b, first, index(b, rows)));
+            laneMask = mask(b, width,
+                            arith::MinUIOp::create(b, left, index(b, width)));
+          }
+          for (int64_t i = 0; i < mt; ++i) {
+            Value out = acc[at(0, i, g, p)];
+            for (int64_t u = 1; u < unroll; ++u)
+              out = arith::AddFOp::create(b, out, acc[at(u, i, g, p)]);
+            if (bias)
+              out = arith::AddFOp::create(
+                  b, out, loadF32(b, bias, {first}, width, laneMask));
+            if (addend)
+              out = arith::AddFOp::create(
+                  b, out,
+                  loadF32(b, addend, {tokenIndex[i], first}, width, laneMask));
+            storeF32(b, out, y, {tokenIndex[i], first}, laneMask);
+          }
         }
       }
     };
 
-    forEachTokenTile(b, begin, end, tokens, tokenTile, tile);
+    // Task g: the tiles of tokenTile tokens for groups g and g + 1 when g
+    // is even (for g alone when it is the last), nothing of them when g is
+    // odd; then its own group for the remaining tokens, in tiles of
+    // options.tokenTile and one by one. Decode's single tokens so take one
+    // group per task, four chains each.
+    forEach(
+        b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value group) {
+          Value fullTokens = arith::MulIOp::create(
+              b, arith::DivUIOp::create(b, tokens, index(b, tokenTile)),
+              index(b, tokenTile));
+          if (pairGroups == 2) {
+            Value odd = arith::RemUIOp::create(b, group, index(b, 2));
+            Value even = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, odd,
+                                               index(b, 0));
+            auto fullTiles = [&](ImplicitLocOpBuilder &b,
+                                 ArrayRef<Value> list) {
+              forEach(b, index(b, 0), fullTokens, index(b, tokenTile),
+                      [&](ImplicitLocOpBuilder &b, Value t0) {
+                        tile(b, list, t0, tokenTile);
+                      });
+            };
+            scf::IfOp::create(b, even, [&](OpBuilder &nested, Location loc) {
+              ImplicitLocOpBuilder bb(loc, nested);
+              Value next = arith::AddIOp::create(bb, group, index(bb, 1));
+              if (groups % 2 == 0) {
+                fullTiles(bb, {group, next});
+              } else {
+                Value pair = arith::CmpIOp::create(
+                    bb, arith::CmpIPredicate::ult, next, index(bb, groups));
+                scf::IfOp::create(
+                    bb, pair,
+                    [&](OpBuilder &nested, Location loc) {
+                      ImplicitLocOpBuilder b2(loc, nested);
+                      fullTiles(b2, {group, next});
+                      scf::YieldOp::create(b2);
+                    },
+                    [&](OpBuilder &nested, Location loc) {
+                      ImplicitLocOpBuilder b2(loc, nested);
+                      fullTiles(b2, {group});
+                      scf::YieldOp::create(b2);
+                    });
+              }
+              scf::YieldOp::create(bb);
+            });
+          } else {
+            forEach(b, index(b, 0), fullTokens, index(b, tokenTile),
+                    [&](ImplicitLocOpBuilder &b, Value t0) {
+                      tile(b, {group}, t0, tokenTile);
+                    });
+          }
+          Value rest = fullTokens;
+          if (tokenTile > options_.tokenTile) {
+            int64_t half = options_.tokenTile;
+            rest = arith::AddIOp::create(
+                b, fullTokens,
+                arith::MulIOp::create(
+                    b,
+                    arith::DivUIOp::create(
+                        b, arith::SubIOp::create(b, tokens, fullTokens),
+                        index(b, half)),
+                    index(b, half)));
+            forEach(b, fullTokens, rest, index(b, half),
+                    [&](ImplicitLocOpBuilder &b, Value t0) {
+                      tile(b, {group}, t0, half);
+                    });
+          }
+          forEach(b, rest, tokens, index(b, 1),
+                  [&](ImplicitLocOpBuilder &b, Value t) {
+                    tile(b, {group}, t, 1);
+                  });
+        });
   };
   return {getOrCreate(name, key, args, body), 0, groups};
 }

@@ -104,7 +104,10 @@ public:
 
   /// y = x w^T (+ bias) (+ residual) with a float w packed r16 (see
   /// #llama.packed): one task per group of 16 rows, whose outputs stay in
-  /// vector lanes. Task args: (rows, x, w: memref<(16*groups*K) x T>, y
+  /// vector lanes. With 16-lane vectors, tiles of 2 x tokenTile prompt
+  /// tokens take two groups at once (even tasks compute their group and
+  /// the next), the rest of the tokens one group per task. Task args: (rows, x,
+  /// w: memref<(16*groups*K) x T>, y
   /// [, bias][, residual]).
   Kernel linearPacked(const WeightLayout &weight, mlir::Type biasElement,
                       bool residual = false);

@@ -101,6 +101,25 @@ def test_sampling_is_reproducible(model_factory):
     assert a != greedy
 
 
+@pytest.mark.parametrize("threads", [1, 3])
+def test_prompt_tiles(model_factory, threads):
+    """A prompt of 13 tokens takes every tile of the float products: 8
+    tokens x 2 row groups (here 5 groups of 16 in 80 rows and 13 in 200:
+    pairs and a last group alone), one of 4 tokens, one token. Three
+    threads split the 5 groups as [0, 1), [1, 3), [3, 5): a range that
+    starts at an odd group, whose prompt tiles the even one before it
+    computes."""
+    model = model_factory(f"tiles{threads}", ["--hidden", "80", "--heads", "5",
+                                              "--kv-heads", "1", "--intermediate", "200",
+                                              "--dtype", "f16"])
+    prompt = [1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25]
+    expected_ids, expected_logits = model.reference.greedy(prompt, 4)
+    ids, logits, _ = model.generate(prompt, 4, threads=threads)
+    scale = np.abs(expected_logits).max()
+    assert np.abs(logits - expected_logits).max() <= TOLERANCE * scale
+    assert ids == expected_ids
+
+
 @pytest.mark.skipif(SANITIZED, reason="the sanitizer runtime links libresolv")
 def test_executable_is_standalone(model_factory):
     import subprocess
