@@ -212,6 +212,69 @@ void forEachTokenTile(ImplicitLocOpBuilder &b, Value begin, Value end,
           });
 }
 
+/// For each row group in [begin, end) of `groups`: the prompt's full tiles
+/// of `tileTokens` tokens two groups at a time, `pairTile(b, {g, g + 1},
+/// t0)` on even g (`{g}` when g is the last), nothing on odd g; then
+/// `rest(b, g, fullTokens)` for the tokens after the full tiles, on g
+/// alone. A thread's range may start at an odd group: the even group
+/// before it, in another range, computes that pair's tiles. Decode (fewer
+/// tokens than a tile) is `rest` alone: one group per task, as without
+/// pairs.
+template <typename PairTile, typename Rest>
+void forEachGroupPair(ImplicitLocOpBuilder &b, Value begin, Value end,
+                      Value tokens, int64_t groups, int64_t tileTokens,
+                      PairTile &&pairTile, Rest &&rest) {
+  forEach(
+      b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value group) {
+        Value fullTokens = arith::MulIOp::create(
+            b, arith::DivUIOp::create(b, tokens, index(b, tileTokens)),
+            index(b, tileTokens));
+        auto fullTiles = [&](ImplicitLocOpBuilder &b, ArrayRef<Value> list) {
+          forEach(b, index(b, 0), fullTokens, index(b, tileTokens),
+                  [&](ImplicitLocOpBuilder &b, Value t0) {
+                    pairTile(b, list, t0);
+                  });
+        };
+        auto branch =
+            [&](ImplicitLocOpBuilder &b, Value condition,
+                function_ref<void(ImplicitLocOpBuilder &)> then,
+                function_ref<void(ImplicitLocOpBuilder &)> otherwise) {
+              auto build = [](function_ref<void(ImplicitLocOpBuilder &)> body) {
+                return [body](OpBuilder &nested, Location loc) {
+                  ImplicitLocOpBuilder inner(loc, nested);
+                  if (body)
+                    body(inner);
+                  scf::YieldOp::create(inner);
+                };
+              };
+              if (otherwise)
+                scf::IfOp::create(b, condition, build(then), build(otherwise));
+              else
+                scf::IfOp::create(b, condition, build(then));
+            };
+        Value even = arith::CmpIOp::create(
+            b, arith::CmpIPredicate::eq,
+            arith::RemUIOp::create(b, group, index(b, 2)), index(b, 0));
+        branch(
+            b, even,
+            [&](ImplicitLocOpBuilder &b) {
+              Value next = arith::AddIOp::create(b, group, index(b, 1));
+              if (groups % 2 == 0) {
+                fullTiles(b, {group, next});
+                return;
+              }
+              branch(
+                  b,
+                  arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next,
+                                        index(b, groups)),
+                  [&](ImplicitLocOpBuilder &b) { fullTiles(b, {group, next}); },
+                  [&](ImplicitLocOpBuilder &b) { fullTiles(b, {group}); });
+            },
+            nullptr);
+        rest(b, group, fullTokens);
+      });
+}
+
 /// Sums a vector's lanes in any order (a tree of shuffles, not a chain).
 Value sumLanes(ImplicitLocOpBuilder &b, Value vector) {
   return vector::ReductionOp::create(b, vector::CombiningKind::ADD, vector,
@@ -670,72 +733,33 @@ Kernel KernelCache::linearPacked(const WeightLayout &layout, Type biasElement,
       }
     };
 
-    // Task g: the tiles of tokenTile tokens for groups g and g + 1 when g
-    // is even (for g alone when it is the last), nothing of them when g is
-    // odd; then its own group for the remaining tokens, in tiles of
-    // options.tokenTile and one by one. Decode's single tokens so take one
-    // group per task, four chains each.
-    forEach(
-        b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value group) {
-          Value fullTokens = arith::MulIOp::create(
-              b, arith::DivUIOp::create(b, tokens, index(b, tokenTile)),
-              index(b, tokenTile));
-          if (pairGroups == 2) {
-            Value odd = arith::RemUIOp::create(b, group, index(b, 2));
-            Value even = arith::CmpIOp::create(b, arith::CmpIPredicate::eq, odd,
-                                               index(b, 0));
-            auto fullTiles = [&](ImplicitLocOpBuilder &b,
-                                 ArrayRef<Value> list) {
-              forEach(b, index(b, 0), fullTokens, index(b, tokenTile),
-                      [&](ImplicitLocOpBuilder &b, Value t0) {
-                        tile(b, list, t0, tokenTile);
-                      });
-            };
-            scf::IfOp::create(b, even, [&](OpBuilder &nested, Location loc) {
-              ImplicitLocOpBuilder bb(loc, nested);
-              Value next = arith::AddIOp::create(bb, group, index(bb, 1));
-              if (groups % 2 == 0) {
-                fullTiles(bb, {group, next});
-              } else {
-                Value pair = arith::CmpIOp::create(
-                    bb, arith::CmpIPredicate::ult, next, index(bb, groups));
-                scf::IfOp::create(
-                    bb, pair,
-                    [&](OpBuilder &nested, Location loc) {
-                      ImplicitLocOpBuilder b2(loc, nested);
-                      fullTiles(b2, {group, next});
-                      scf::YieldOp::create(b2);
-                    },
-                    [&](OpBuilder &nested, Location loc) {
-                      ImplicitLocOpBuilder b2(loc, nested);
-                      fullTiles(b2, {group});
-                      scf::YieldOp::create(b2);
-                    });
-              }
-              scf::YieldOp::create(bb);
-            });
-          } else {
-            forEach(b, index(b, 0), fullTokens, index(b, tokenTile),
-                    [&](ImplicitLocOpBuilder &b, Value t0) {
-                      tile(b, {group}, t0, tokenTile);
-                    });
-          }
-          Value rest = fullTokens;
-          if (tokenTile > options_.tokenTile) {
-            int64_t half = options_.tokenTile;
-            rest = arith::AddIOp::create(
-                b, fullTokens,
-                arith::MulIOp::create(
-                    b,
-                    arith::DivUIOp::create(
-                        b, arith::SubIOp::create(b, tokens, fullTokens),
-                        index(b, half)),
-                    index(b, half)));
-            forEach(b, fullTokens, rest, index(b, half),
-                    [&](ImplicitLocOpBuilder &b, Value t0) {
-                      tile(b, {group}, t0, half);
-                    });
-          }
+    if (pairGroups == 1) {
+      forEachTokenTile(b, begin, end, tokens, tokenTile,
+                       [&](ImplicitLocOpBuilder &b, Value group, Value t0,
+                           int64_t mt) { tile(b, {group}, t0, mt); });
+      return;
+    }
+    // Then the remaining tokens in a tile of options.tokenTile (at most
+    // one) and one by one.
+    forEachGroupPair(
+        b, begin, end, tokens, groups, tokenTile,
+        [&](ImplicitLocOpBuilder &b, ArrayRef<Value> list, Value t0) {
+          tile(b, list, t0, tokenTile);
+        },
+        [&](ImplicitLocOpBuilder &b, Value group, Value fullTokens) {
+          int64_t half = options_.tokenTile;
+          Value rest = arith::AddIOp::create(
+              b, fullTokens,
+              arith::MulIOp::create(
+                  b,
+                  arith::DivUIOp::create(
+                      b, arith::SubIOp::create(b, tokens, fullTokens),
+                      index(b, half)),
+                  index(b, half)));
+          forEach(b, fullTokens, rest, index(b, half),
+                  [&](ImplicitLocOpBuilder &b, Value t0) {
+                    tile(b, {group}, t0, half);
+                  });
           forEach(b, rest, tokens, index(b, 1),
                   [&](ImplicitLocOpBuilder &b, Value t) {
                     tile(b, {group}, t, 1);
@@ -1623,56 +1647,74 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
       }
     };
 
-    // Rows [16 g, 16 g + 16) against tokens [t0, t0 + mt).
-    auto tile = [&](ImplicitLocOpBuilder &b, Value group, Value t0,
-                    int64_t mt) {
+    // Rows of the groups `groupIndex` (16 each) against tokens [t0, t0 +
+    // mt): each token's four activations are broadcast once for all the
+    // groups.
+    auto groupsTile = [&](ImplicitLocOpBuilder &b, ArrayRef<Value> groupIndex,
+                          Value t0, int64_t mt) {
+      int64_t ng = groupIndex.size();
       SmallVector<Value> tokenIndex;
       for (int64_t i = 0; i < mt; ++i)
         tokenIndex.push_back(arith::AddIOp::create(b, t0, index(b, i)));
-      Value groupBase =
-          arith::MulIOp::create(b, group, index(b, blocks * groupBlockBytes));
-      SmallVector<Value> acc(mt, zeroVector(b, 16));
+      SmallVector<Value> groupBases;
+      for (Value group : groupIndex)
+        groupBases.push_back(arith::MulIOp::create(
+            b, group, index(b, blocks * groupBlockBytes)));
+      // Float accumulators: token i, group g at i * ng + g.
+      SmallVector<Value> acc(mt * ng, zeroVector(b, 16));
       acc = forAccumulate(
           b, index(b, 0), index(b, blocks), index(b, 1), acc,
           [&](ImplicitLocOpBuilder &b, Value block, ValueRange carried) {
-            Value base = arith::AddIOp::create(
-                b, groupBase,
-                arith::MulIOp::create(b, block, index(b, groupBlockBytes)));
-            // Every cache line of a block, prefetchDistance bytes on.
-            prefetchAhead(b, w, base, groupBlockBytes, /*elementBytes=*/1,
-                          arith::SubIOp::create(b, totalBytes, index(b, 1)),
-                          options_.prefetchDistance);
-            Value scales = halfVector(b, base);
-            Value minimums =
-                format == WeightFormat::Q4_1
-                    ? halfVector(b,
-                                 arith::AddIOp::create(b, base, index(b, 32)))
-                    : Value();
-            Value values =
-                arith::AddIOp::create(b, base, index(b, headerBytes));
+            SmallVector<Value> values, scales, minimums;
+            for (Value groupBase : groupBases) {
+              Value base = arith::AddIOp::create(
+                  b, groupBase,
+                  arith::MulIOp::create(b, block, index(b, groupBlockBytes)));
+              // Every cache line of a block, prefetchDistance bytes on.
+              prefetchAhead(b, w, base, groupBlockBytes, /*elementBytes=*/1,
+                            arith::SubIOp::create(b, totalBytes, index(b, 1)),
+                            options_.prefetchDistance);
+              scales.push_back(halfVector(b, base));
+              minimums.push_back(format == WeightFormat::Q4_1
+                                     ? halfVector(b, arith::AddIOp::create(
+                                                         b, base, index(b, 32)))
+                                     : Value());
+              values.push_back(
+                  arith::AddIOp::create(b, base, index(b, headerBytes)));
+            }
             Value k0 = arith::MulIOp::create(b, block, index(b, 32));
-            // Independent accumulators per token break the dependency
-            // chain of the dot products (more of them for few tokens).
-            int64_t chains = mt <= 2 ? 4 : 2;
+            // Independent accumulators per token and group break the
+            // dependency chain of the dot products (more of them for few).
+            int64_t chains = mt * ng >= 8 ? 1 : mt <= 2 ? 4 : 2;
+            auto at = [&](int64_t i, int64_t g, int64_t c) {
+              return (i * ng + g) * chains + c;
+            };
             SmallVector<Value> dots(
-                chains * mt,
+                chains * mt * ng,
                 arith::ConstantOp::create(b, v16i, b.getZeroAttr(v16i)));
             int64_t chain = 0;
-            auto accumulate = [&](Value weights, int64_t kOffset) {
+            auto accumulate = [&](ArrayRef<Value> weights, int64_t kOffset) {
               Value k = arith::AddIOp::create(b, k0, index(b, kOffset));
-              for (int64_t i = 0; i < mt; ++i)
-                dots[chains * i + chain] =
-                    vpdpbusd(b, dots[chains * i + chain], weights,
-                             broadcast4(b, tokenIndex[i], k));
+              for (int64_t i = 0; i < mt; ++i) {
+                Value x4 = broadcast4(b, tokenIndex[i], k);
+                for (int64_t g = 0; g < ng; ++g)
+                  dots[at(i, g, chain)] =
+                      vpdpbusd(b, dots[at(i, g, chain)], weights[g], x4);
+              }
               chain = (chain + 1) % chains;
             };
+            auto load64 = [&](Value offset, int64_t j) -> Value {
+              return vector::LoadOp::create(b, v64b, w,
+                                            ValueRange{arith::AddIOp::create(
+                                                b, offset, index(b, 64 * j))});
+            };
             if (format == WeightFormat::Q8_0) {
-              for (int64_t j = 0; j < 8; ++j)
-                accumulate(
-                    vector::LoadOp::create(b, v64b, w,
-                                           ValueRange{arith::AddIOp::create(
-                                               b, values, index(b, 64 * j))}),
-                    4 * j);
+              for (int64_t j = 0; j < 8; ++j) {
+                SmallVector<Value> weights;
+                for (Value offset : values)
+                  weights.push_back(load64(offset, j));
+                accumulate(weights, 4 * j);
+              }
             } else {
               auto mask = arith::ConstantOp::create(
                   b, v64b,
@@ -1680,29 +1722,57 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
               auto four = arith::ConstantOp::create(
                   b, v64b, DenseElementsAttr::get(v64b, b.getI8IntegerAttr(4)));
               for (int64_t j = 0; j < 4; ++j) {
-                Value raw =
-                    vector::LoadOp::create(b, v64b, w,
-                                           ValueRange{arith::AddIOp::create(
-                                               b, values, index(b, 64 * j))});
-                accumulate(arith::AndIOp::create(b, raw, mask), 4 * j);
-                accumulate(arith::ShRUIOp::create(b, raw, four), 16 + 4 * j);
+                SmallVector<Value> low, high;
+                for (Value offset : values) {
+                  Value raw = load64(offset, j);
+                  low.push_back(arith::AndIOp::create(b, raw, mask));
+                  high.push_back(arith::ShRUIOp::create(b, raw, four));
+                }
+                accumulate(low, 4 * j);
+                accumulate(high, 16 + 4 * j);
               }
             }
             SmallVector<Value> next;
-            for (int64_t i = 0; i < mt; ++i) {
-              Value dotsum = dots[chains * i];
-              for (int64_t c = 1; c < chains; ++c)
-                dotsum = arith::AddIOp::create(b, dotsum, dots[chains * i + c]);
-              next.push_back(scaleBlock(b, dotsum, tokenIndex[i], block, scales,
-                                        minimums, carried[i],
-                                        /*biased=*/true));
-            }
+            for (int64_t i = 0; i < mt; ++i)
+              for (int64_t g = 0; g < ng; ++g) {
+                Value dotsum = dots[at(i, g, 0)];
+                for (int64_t c = 1; c < chains; ++c)
+                  dotsum = arith::AddIOp::create(b, dotsum, dots[at(i, g, c)]);
+                next.push_back(scaleBlock(b, dotsum, tokenIndex[i], block,
+                                          scales[g], minimums[g],
+                                          carried[i * ng + g],
+                                          /*biased=*/true));
+              }
             return next;
           });
-      storeRows(b, group, tokenIndex, acc);
+      for (int64_t g = 0; g < ng; ++g) {
+        SmallVector<Value> rowsAcc;
+        for (int64_t i = 0; i < mt; ++i)
+          rowsAcc.push_back(acc[i * ng + g]);
+        storeRows(b, groupIndex[g], tokenIndex, rowsAcc);
+      }
     };
+    // Rows [16 g, 16 g + 16) against tokens [t0, t0 + mt).
+    auto tile = [&](ImplicitLocOpBuilder &b, Value group, Value t0,
+                    int64_t mt) { groupsTile(b, {group}, t0, mt); };
     if (!options_.amx) {
-      forEachTokenTile(b, begin, end, tokens, tokenTile, tile);
+      // Prompt tiles of tokenTile tokens x 2 groups (each token's
+      // activations broadcast once for 32 rows); the rest one by one.
+      if (groups == 1) {
+        forEachTokenTile(b, begin, end, tokens, tokenTile, tile);
+        return;
+      }
+      forEachGroupPair(
+          b, begin, end, tokens, groups, tokenTile,
+          [&](ImplicitLocOpBuilder &b, ArrayRef<Value> list, Value t0) {
+            groupsTile(b, list, t0, tokenTile);
+          },
+          [&](ImplicitLocOpBuilder &b, Value group, Value fullTokens) {
+            forEach(b, fullTokens, tokens, index(b, 1),
+                    [&](ImplicitLocOpBuilder &b, Value t) {
+                      tile(b, group, t, 1);
+                    });
+          });
       return;
     }
 

@@ -171,8 +171,10 @@ public:
 
   /// y = x w^T with w packed r16 (see !llama.qtensor) and x quantized by
   /// quantizeActivations: AVX-512 VNNI dot products of 16 weight rows at a
-  /// time, scaled per block in f32. One task per group of 16 rows. With
-  /// KernelOptions::amx, full tiles of 16 tokens are AMX tile products.
+  /// time, scaled per block in f32. One task per group of 16 rows; prompt
+  /// tiles of tokenTile tokens take two groups at once (even tasks compute
+  /// their group and the next). With KernelOptions::amx, full tiles of 16
+  /// tokens are AMX tile products instead.
   /// Task args: (rows, xq, xs, xsum, w: memref<?xi8>, y: memref<?xNxf32>
   /// [, bias]).
   Kernel linearInt8(const WeightLayout &weight, mlir::Type biasElement,
