@@ -191,48 +191,37 @@ void vectorLoop(ImplicitLocOpBuilder &b, int64_t n, Lanes lanes,
       });
 }
 
-/// For each row group in [begin, end): `tile(b, group, t0, count)` over
-/// the tokens in tiles of `tokenTile`, then the remainder one at a time.
+/// For each row group in [begin, end) of `groups`, `tile(b, list, t0, mt)`
+/// over the tokens: full tiles of `tileTokens` tokens, then at most one
+/// tile of `halfTokens` (when non-zero), then single tokens. With `pairs`
+/// the full tiles take two groups at once, `{g, g + 1}` on even g (`{g}`
+/// when g is the last), nothing on odd g; the rest stays on g alone. A
+/// thread's range may start at an odd group: the even group before it, in
+/// another range, computes that pair's tiles. Decode (fewer tokens than a
+/// tile) so keeps one group per task, as without pairs.
 template <typename Tile>
-void forEachTokenTile(ImplicitLocOpBuilder &b, Value begin, Value end,
-                      Value tokens, int64_t tokenTile, Tile &&tile) {
-  forEach(b, begin, end, index(b, 1),
-          [&](ImplicitLocOpBuilder &b, Value group) {
-            Value fullTokens = arith::MulIOp::create(
-                b, arith::DivUIOp::create(b, tokens, index(b, tokenTile)),
-                index(b, tokenTile));
-            forEach(b, index(b, 0), fullTokens, index(b, tokenTile),
-                    [&](ImplicitLocOpBuilder &b, Value t0) {
-                      tile(b, group, t0, tokenTile);
-                    });
-            forEach(b, fullTokens, tokens, index(b, 1),
-                    [&](ImplicitLocOpBuilder &b, Value t) {
-                      tile(b, group, t, 1);
-                    });
-          });
-}
-
-/// For each row group in [begin, end) of `groups`: the prompt's full tiles
-/// of `tileTokens` tokens two groups at a time, `pairTile(b, {g, g + 1},
-/// t0)` on even g (`{g}` when g is the last), nothing on odd g; then
-/// `rest(b, g, fullTokens)` for the tokens after the full tiles, on g
-/// alone. A thread's range may start at an odd group: the even group
-/// before it, in another range, computes that pair's tiles. Decode (fewer
-/// tokens than a tile) is `rest` alone: one group per task, as without
-/// pairs.
-template <typename PairTile, typename Rest>
-void forEachGroupPair(ImplicitLocOpBuilder &b, Value begin, Value end,
-                      Value tokens, int64_t groups, int64_t tileTokens,
-                      PairTile &&pairTile, Rest &&rest) {
+void forEachRowTile(ImplicitLocOpBuilder &b, Value begin, Value end,
+                    Value tokens, int64_t groups, bool pairs,
+                    int64_t tileTokens, int64_t halfTokens, Tile &&tile) {
+  pairs = pairs && groups > 1;
   forEach(
       b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value group) {
-        Value fullTokens = arith::MulIOp::create(
-            b, arith::DivUIOp::create(b, tokens, index(b, tileTokens)),
-            index(b, tileTokens));
+        auto tilesOf = [&](ImplicitLocOpBuilder &b, Value from, int64_t size) {
+          // The end of the whole tiles of `size` tokens in [from, tokens).
+          return arith::AddIOp::create(
+              b, from,
+              arith::MulIOp::create(
+                  b,
+                  arith::DivUIOp::create(b,
+                                         arith::SubIOp::create(b, tokens, from),
+                                         index(b, size)),
+                  index(b, size)));
+        };
+        Value fullTokens = tilesOf(b, index(b, 0), tileTokens);
         auto fullTiles = [&](ImplicitLocOpBuilder &b, ArrayRef<Value> list) {
           forEach(b, index(b, 0), fullTokens, index(b, tileTokens),
                   [&](ImplicitLocOpBuilder &b, Value t0) {
-                    pairTile(b, list, t0);
+                    tile(b, list, t0, tileTokens);
                   });
         };
         auto branch =
@@ -252,26 +241,42 @@ void forEachGroupPair(ImplicitLocOpBuilder &b, Value begin, Value end,
               else
                 scf::IfOp::create(b, condition, build(then));
             };
-        Value even = arith::CmpIOp::create(
-            b, arith::CmpIPredicate::eq,
-            arith::RemUIOp::create(b, group, index(b, 2)), index(b, 0));
-        branch(
-            b, even,
-            [&](ImplicitLocOpBuilder &b) {
-              Value next = arith::AddIOp::create(b, group, index(b, 1));
-              if (groups % 2 == 0) {
-                fullTiles(b, {group, next});
-                return;
-              }
-              branch(
-                  b,
-                  arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next,
-                                        index(b, groups)),
-                  [&](ImplicitLocOpBuilder &b) { fullTiles(b, {group, next}); },
-                  [&](ImplicitLocOpBuilder &b) { fullTiles(b, {group}); });
-            },
-            nullptr);
-        rest(b, group, fullTokens);
+        if (!pairs) {
+          fullTiles(b, {group});
+        } else {
+          Value even = arith::CmpIOp::create(
+              b, arith::CmpIPredicate::eq,
+              arith::RemUIOp::create(b, group, index(b, 2)), index(b, 0));
+          branch(
+              b, even,
+              [&](ImplicitLocOpBuilder &b) {
+                Value next = arith::AddIOp::create(b, group, index(b, 1));
+                if (groups % 2 == 0) {
+                  fullTiles(b, {group, next});
+                  return;
+                }
+                branch(
+                    b,
+                    arith::CmpIOp::create(b, arith::CmpIPredicate::ult, next,
+                                          index(b, groups)),
+                    [&](ImplicitLocOpBuilder &b) {
+                      fullTiles(b, {group, next});
+                    },
+                    [&](ImplicitLocOpBuilder &b) { fullTiles(b, {group}); });
+              },
+              nullptr);
+        }
+        Value rest = fullTokens;
+        if (halfTokens > 0 && halfTokens < tileTokens) {
+          rest = tilesOf(b, fullTokens, halfTokens);
+          forEach(b, fullTokens, rest, index(b, halfTokens),
+                  [&](ImplicitLocOpBuilder &b, Value t0) {
+                    tile(b, {group}, t0, halfTokens);
+                  });
+        }
+        forEach(
+            b, rest, tokens, index(b, 1),
+            [&](ImplicitLocOpBuilder &b, Value t) { tile(b, {group}, t, 1); });
       });
 }
 
@@ -733,38 +738,10 @@ Kernel KernelCache::linearPacked(const WeightLayout &layout, Type biasElement,
       }
     };
 
-    if (pairGroups == 1) {
-      forEachTokenTile(b, begin, end, tokens, tokenTile,
-                       [&](ImplicitLocOpBuilder &b, Value group, Value t0,
-                           int64_t mt) { tile(b, {group}, t0, mt); });
-      return;
-    }
-    // Then the remaining tokens in a tile of options.tokenTile (at most
-    // one) and one by one.
-    forEachGroupPair(
-        b, begin, end, tokens, groups, tokenTile,
-        [&](ImplicitLocOpBuilder &b, ArrayRef<Value> list, Value t0) {
-          tile(b, list, t0, tokenTile);
-        },
-        [&](ImplicitLocOpBuilder &b, Value group, Value fullTokens) {
-          int64_t half = options_.tokenTile;
-          Value rest = arith::AddIOp::create(
-              b, fullTokens,
-              arith::MulIOp::create(
-                  b,
-                  arith::DivUIOp::create(
-                      b, arith::SubIOp::create(b, tokens, fullTokens),
-                      index(b, half)),
-                  index(b, half)));
-          forEach(b, fullTokens, rest, index(b, half),
-                  [&](ImplicitLocOpBuilder &b, Value t0) {
-                    tile(b, {group}, t0, half);
-                  });
-          forEach(b, rest, tokens, index(b, 1),
-                  [&](ImplicitLocOpBuilder &b, Value t) {
-                    tile(b, {group}, t, 1);
-                  });
-        });
+    // Full tiles two groups at a time, then a tile of options.tokenTile,
+    // then single tokens.
+    forEachRowTile(b, begin, end, tokens, groups, pairGroups == 2, tokenTile,
+                   options_.tokenTile, tile);
   };
   return {getOrCreate(name, key, args, body), 0, groups};
 }
@@ -1758,21 +1735,8 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
     if (!options_.amx) {
       // Prompt tiles of tokenTile tokens x 2 groups (each token's
       // activations broadcast once for 32 rows); the rest one by one.
-      if (groups == 1) {
-        forEachTokenTile(b, begin, end, tokens, tokenTile, tile);
-        return;
-      }
-      forEachGroupPair(
-          b, begin, end, tokens, groups, tokenTile,
-          [&](ImplicitLocOpBuilder &b, ArrayRef<Value> list, Value t0) {
-            groupsTile(b, list, t0, tokenTile);
-          },
-          [&](ImplicitLocOpBuilder &b, Value group, Value fullTokens) {
-            forEach(b, fullTokens, tokens, index(b, 1),
-                    [&](ImplicitLocOpBuilder &b, Value t) {
-                      tile(b, group, t, 1);
-                    });
-          });
+      forEachRowTile(b, begin, end, tokens, groups, /*pairs=*/true, tokenTile,
+                     /*halfTokens=*/0, groupsTile);
       return;
     }
 
