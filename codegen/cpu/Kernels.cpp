@@ -1624,6 +1624,28 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
       }
     };
 
+    // Block `block` of the group at byte `groupBase`: its values' offset,
+    // its 16 scales (and q4_1's 16 minimums) as f32, every cache line of
+    // it prefetched prefetchDistance bytes on.
+    struct Block {
+      Value values, scales, minimums;
+    };
+    auto readBlock = [&](ImplicitLocOpBuilder &b, Value groupBase,
+                         Value block) -> Block {
+      Value base = arith::AddIOp::create(
+          b, groupBase,
+          arith::MulIOp::create(b, block, index(b, groupBlockBytes)));
+      prefetchAhead(b, w, base, groupBlockBytes, /*elementBytes=*/1,
+                    arith::SubIOp::create(b, totalBytes, index(b, 1)),
+                    options_.prefetchDistance);
+      Block result;
+      result.scales = halfVector(b, base);
+      if (format == WeightFormat::Q4_1)
+        result.minimums =
+            halfVector(b, arith::AddIOp::create(b, base, index(b, 32)));
+      result.values = arith::AddIOp::create(b, base, index(b, headerBytes));
+      return result;
+    };
     // Rows of the groups `groupIndex` (16 each) against tokens [t0, t0 +
     // mt): each token's four activations are broadcast once for all the
     // groups.
@@ -1644,20 +1666,10 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
           [&](ImplicitLocOpBuilder &b, Value block, ValueRange carried) {
             SmallVector<Value> values, scales, minimums;
             for (Value groupBase : groupBases) {
-              Value base = arith::AddIOp::create(
-                  b, groupBase,
-                  arith::MulIOp::create(b, block, index(b, groupBlockBytes)));
-              // Every cache line of a block, prefetchDistance bytes on.
-              prefetchAhead(b, w, base, groupBlockBytes, /*elementBytes=*/1,
-                            arith::SubIOp::create(b, totalBytes, index(b, 1)),
-                            options_.prefetchDistance);
-              scales.push_back(halfVector(b, base));
-              minimums.push_back(format == WeightFormat::Q4_1
-                                     ? halfVector(b, arith::AddIOp::create(
-                                                         b, base, index(b, 32)))
-                                     : Value());
-              values.push_back(
-                  arith::AddIOp::create(b, base, index(b, headerBytes)));
+              Block header = readBlock(b, groupBase, block);
+              values.push_back(header.values);
+              scales.push_back(header.scales);
+              minimums.push_back(header.minimums);
             }
             Value k0 = arith::MulIOp::create(b, block, index(b, 32));
             // Independent accumulators per token and group break the
@@ -1766,20 +1778,9 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
       acc = forAccumulate(
           b, index(b, 0), index(b, blocks), index(b, 1), acc,
           [&](ImplicitLocOpBuilder &b, Value block, ValueRange carried) {
-            Value base = arith::AddIOp::create(
-                b, groupBase,
-                arith::MulIOp::create(b, block, index(b, groupBlockBytes)));
-            prefetchAhead(b, w, base, groupBlockBytes, /*elementBytes=*/1,
-                          arith::SubIOp::create(b, totalBytes, index(b, 1)),
-                          options_.prefetchDistance);
-            Value scales = halfVector(b, base);
-            Value minimums =
-                format == WeightFormat::Q4_1
-                    ? halfVector(b,
-                                 arith::AddIOp::create(b, base, index(b, 32)))
-                    : Value();
-            Value values =
-                arith::AddIOp::create(b, base, index(b, headerBytes));
+            Block header = readBlock(b, groupBase, block);
+            Value values = header.values, scales = header.scales,
+                  minimums = header.minimums;
             Value k0 = arith::MulIOp::create(b, block, index(b, 32));
             Value a = amx::TileLoadOp::create(b, tileA, xq, ValueRange{t0, k0});
             // The B tile, written to scratch: row r holds values 4r..4r+3
