@@ -19,8 +19,8 @@
 //===----------------------------------------------------------------------===//
 
 #include "codegen/cpu/Kernels.h"
-#include "mlir/Dialect/AMX/AMXDialect.h"
 
+#include "mlir/Dialect/AMX/AMXDialect.h"
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/Math/IR/Math.h"
@@ -192,8 +192,8 @@ void vectorLoop(ImplicitLocOpBuilder &b, int64_t n, Lanes lanes,
 }
 
 /// For each row group in [begin, end) of `groups`, `tile(b, list, t0, mt)`
-/// over the tokens: full tiles of `tileTokens` tokens, then at most one
-/// tile of `halfTokens` (when non-zero), then single tokens. With `pairs`
+/// over the tokens: full tiles of `tileTokens` tokens, then tiles of
+/// `halfTokens` (when non-zero), then single tokens. With `pairs`
 /// the full tiles take two groups at once, `{g, g + 1}` on even g (`{g}`
 /// when g is the last), nothing on odd g; the rest stays on g alone. A
 /// thread's range may start at an odd group: the even group before it, in
@@ -1741,9 +1741,6 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
         storeRows(b, groupIndex[g], tokenIndex, rowsAcc);
       }
     };
-    // Rows [16 g, 16 g + 16) against tokens [t0, t0 + mt).
-    auto tile = [&](ImplicitLocOpBuilder &b, Value group, Value t0,
-                    int64_t mt) { groupsTile(b, {group}, t0, mt); };
     if (!options_.amx) {
       // Prompt tiles of tokenTile tokens x 2 groups (each token's
       // activations broadcast once for 32 rows); the rest one by one.
@@ -1844,29 +1841,17 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
           });
       storeRows(b, group, tokenIndex, acc);
     };
-    forEach(
-        b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value group) {
-          Value amxTokens = arith::MulIOp::create(
-              b, arith::DivUIOp::create(b, tokens, index(b, 16)), index(b, 16));
-          forEach(b, index(b, 0), amxTokens, index(b, 16),
-                  [&](ImplicitLocOpBuilder &b, Value t0) {
-                    amxTile(b, group, t0);
-                  });
-          // The rest in VNNI register tiles, then one token at a time.
-          Value rest = arith::SubIOp::create(b, tokens, amxTokens);
-          Value vnniTokens = arith::AddIOp::create(
-              b, amxTokens,
-              arith::MulIOp::create(
-                  b, arith::DivUIOp::create(b, rest, index(b, tokenTile)),
-                  index(b, tokenTile)));
-          forEach(b, amxTokens, vnniTokens, index(b, tokenTile),
-                  [&](ImplicitLocOpBuilder &b, Value t0) {
-                    tile(b, group, t0, tokenTile);
-                  });
-          forEach(
-              b, vnniTokens, tokens, index(b, 1),
-              [&](ImplicitLocOpBuilder &b, Value t) { tile(b, group, t, 1); });
-        });
+    // Tiles of 16 tokens on AMX, the rest in VNNI register tiles, then
+    // one token at a time.
+    forEachRowTile(b, begin, end, tokens, groups, /*pairs=*/false, 16,
+                   tokenTile,
+                   [&](ImplicitLocOpBuilder &b, ArrayRef<Value> list, Value t0,
+                       int64_t mt) {
+                     if (mt == 16)
+                       amxTile(b, list[0], t0);
+                     else
+                       groupsTile(b, list, t0, mt);
+                   });
   };
   return {getOrCreate(name, key, args, body), 0, groups};
 }
