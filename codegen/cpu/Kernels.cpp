@@ -1132,13 +1132,27 @@ Kernel KernelCache::attention(int64_t heads, MemRefType kCache,
                             rowsType(context, heads * valueDim, f32)};
   auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
                   ValueRange a) {
-    Value pos = a[1], layer = a[2], q = a[3], kc = a[4], vc = a[5], out = a[6];
+    Value rows = a[0], pos = a[1], layer = a[2], q = a[3], kc = a[4], vc = a[5],
+          out = a[6];
     // One row of scores, reused by every task this call runs.
     Value scores =
         memref::AllocaOp::create(b, MemRefType::get({contextLength}, f32),
                                  ValueRange{}, b.getI64IntegerAttr(64));
     forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value id) {
-      Value t = arith::DivUIOp::create(b, id, index(b, heads));
+      // Task rows alternate between the first and the last tokens (0, T-1,
+      // 1, T-2, ...): a token's cost grows with its position, and the
+      // threads take contiguous ranges of tasks, which in token order gave
+      // the second half of a prompt three times the first's work.
+      Value r = arith::DivUIOp::create(b, id, index(b, heads));
+      Value half = arith::DivUIOp::create(b, r, index(b, 2));
+      Value odd = arith::CmpIOp::create(
+          b, arith::CmpIPredicate::ne,
+          arith::RemUIOp::create(b, r, index(b, 2)), index(b, 0));
+      Value t = arith::SelectOp::create(
+          b, odd,
+          arith::SubIOp::create(b, arith::SubIOp::create(b, rows, index(b, 1)),
+                                half),
+          half);
       Value h = arith::RemUIOp::create(b, id, index(b, heads));
       Value g = arith::DivUIOp::create(b, h, index(b, group));
       Value keys = arith::AddIOp::create(b, arith::AddIOp::create(b, pos, t),

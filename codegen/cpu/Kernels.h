@@ -143,7 +143,8 @@ public:
                        bool interleaved = false);
 
   /// Causal attention of each (token, head) over its cache rows; kCache is
-  /// transposed (see keyCacheWrite).
+  /// transposed (see keyCacheWrite). Tasks take the tokens in the order 0,
+  /// T-1, 1, T-2, ... so that contiguous ranges of tasks cost alike.
   /// Task args: (rows, pos, layer, q: memref<?x(H*Dk)xf32>, k_cache,
   /// v_cache, out: memref<?x(H*Dv)xf32>).
   Kernel attention(int64_t heads, mlir::MemRefType kCache,
