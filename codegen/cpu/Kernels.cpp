@@ -1638,6 +1638,18 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
       }
     };
 
+    // 64 bytes of the packed weights at byte `offset` + 64 j, and a vector
+    // of 64 equal bytes.
+    auto load64 = [&](ImplicitLocOpBuilder &b, Value offset,
+                      int64_t j) -> Value {
+      return vector::LoadOp::create(
+          b, v64b, w,
+          ValueRange{arith::AddIOp::create(b, offset, index(b, 64 * j))});
+    };
+    auto byteSplat = [&](ImplicitLocOpBuilder &b, int64_t value) -> Value {
+      return arith::ConstantOp::create(
+          b, v64b, DenseElementsAttr::get(v64b, b.getI8IntegerAttr(value)));
+    };
     // Block `block` of the group at byte `groupBase`: its values' offset,
     // its 16 scales (and q4_1's 16 minimums) as f32, every cache line of
     // it prefetched prefetchDistance bytes on.
@@ -1706,28 +1718,19 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
               }
               chain = (chain + 1) % chains;
             };
-            auto load64 = [&](Value offset, int64_t j) -> Value {
-              return vector::LoadOp::create(b, v64b, w,
-                                            ValueRange{arith::AddIOp::create(
-                                                b, offset, index(b, 64 * j))});
-            };
             if (format == WeightFormat::Q8_0) {
               for (int64_t j = 0; j < 8; ++j) {
                 SmallVector<Value> weights;
                 for (Value offset : values)
-                  weights.push_back(load64(offset, j));
+                  weights.push_back(load64(b, offset, j));
                 accumulate(weights, 4 * j);
               }
             } else {
-              auto mask = arith::ConstantOp::create(
-                  b, v64b,
-                  DenseElementsAttr::get(v64b, b.getI8IntegerAttr(15)));
-              auto four = arith::ConstantOp::create(
-                  b, v64b, DenseElementsAttr::get(v64b, b.getI8IntegerAttr(4)));
+              Value mask = byteSplat(b, 15), four = byteSplat(b, 4);
               for (int64_t j = 0; j < 4; ++j) {
                 SmallVector<Value> low, high;
                 for (Value offset : values) {
-                  Value raw = load64(offset, j);
+                  Value raw = load64(b, offset, j);
                   low.push_back(arith::AndIOp::create(b, raw, mask));
                   high.push_back(arith::ShRUIOp::create(b, raw, four));
                 }
@@ -1801,16 +1804,6 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
             // lose their storage offset on the way (x ^ 128, x - 8: the
             // signed values), so that no per-token correction is needed;
             // q4_1's unsigned values have none.
-            auto byteSplat = [&](int64_t value) -> Value {
-              return arith::ConstantOp::create(
-                  b, v64b,
-                  DenseElementsAttr::get(v64b, b.getI8IntegerAttr(value)));
-            };
-            auto packed = [&](int64_t j) -> Value {
-              return vector::LoadOp::create(b, v64b, w,
-                                            ValueRange{arith::AddIOp::create(
-                                                b, values, index(b, 64 * j))});
-            };
             auto toScratch = [&](Value row, int64_t r) {
               vector::StoreOp::create(b, row, scratchB,
                                       ValueRange{index(b, 64 * r)});
@@ -1818,17 +1811,18 @@ Kernel KernelCache::linearInt8(const WeightLayout &layout, Type biasElement,
             bool signedWeights = format != WeightFormat::Q4_1;
             if (format == WeightFormat::Q8_0) {
               for (int64_t j = 0; j < 8; ++j)
-                toScratch(arith::XOrIOp::create(b, packed(j), byteSplat(-128)),
+                toScratch(arith::XOrIOp::create(b, load64(b, values, j),
+                                                byteSplat(b, -128)),
                           j);
             } else {
-              Value mask = byteSplat(15), four = byteSplat(4);
+              Value mask = byteSplat(b, 15), four = byteSplat(b, 4);
               for (int64_t j = 0; j < 4; ++j) {
-                Value raw = packed(j);
+                Value raw = load64(b, values, j);
                 Value low = arith::AndIOp::create(b, raw, mask);
                 Value high = arith::ShRUIOp::create(b, raw, four);
                 if (signedWeights) {
-                  low = arith::SubIOp::create(b, low, byteSplat(8));
-                  high = arith::SubIOp::create(b, high, byteSplat(8));
+                  low = arith::SubIOp::create(b, low, byteSplat(b, 8));
+                  high = arith::SubIOp::create(b, high, byteSplat(b, 8));
                 }
                 toScratch(low, j);
                 toScratch(high, 4 + j);

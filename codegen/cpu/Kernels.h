@@ -51,8 +51,9 @@ struct KernelOptions {
   /// there kernels that read f16/bf16 memory keep fixed lanes.
   bool scalableHalf = true;
   /// AMX int8 tiles (x86 `amx-tile` + `amx-int8`): linearInt8 multiplies
-  /// 16 tokens at a time with `tdpbsud` tile products, one tile per GGML
-  /// block; fewer tokens (decode) keep the VNNI register tiles.
+  /// 16 tokens at a time with tile products (`tdpbssd`, `tdpbsud` for
+  /// q4_1), one per GGML block; fewer tokens (decode) keep the VNNI
+  /// register tiles.
   bool amx = false;
 };
 
