@@ -4,11 +4,12 @@
  *
  *===----------------------------------------------------------------------===*
  *
- * Runs the AMX int8 instructions through the compiler's intrinsics (clang
- * -mamx-tile -mamx-int8) on tiles read from stdin and writes the results to
- * stdout, for test_amx.py to compare with numpy. Under the emulator
- * (LD_PRELOAD) this checks the emulator's decoding and arithmetic against
- * the instructions' definition, independently of llamac's code generator.
+ * Runs the AMX int8 and bf16 dot products through the compiler's intrinsics
+ * (clang -mamx-tile -mamx-int8 -mamx-bf16) on tiles read from stdin and writes
+ * the results to stdout, for test_amx.py to compare with numpy. Under the
+ * emulator (LD_PRELOAD) this checks the emulator's decoding and arithmetic
+ * against the instructions' definition, independently of llamac's code
+ * generator.
  *
  * stdin: A (16 x 64 bytes), B (16 x 64 bytes), C (16 x 16 int32), then
  * rows M, bytes per row of A K4 (a multiple of 4), dwords per row of C N,
@@ -16,6 +17,10 @@
  * + A x B with A = M x K4 bytes, B = K4/4 x 4N bytes (16 x 16 int32 each,
  * unused cells zero), after a round trip of C through TILESTORED and
  * TILELOADD with a row stride of 64 bytes.
+ *
+ * `amx-check bf16`: the same input with C as 16 x 16 f32; stdout: C + A x B
+ * by TDPBF16PS, A = M x K4/2 bf16, B = K4/4 x 2N bf16 (pairs of the
+ * reduction dimension), 16 x 16 f32.
  *
  *===----------------------------------------------------------------------===*/
 
@@ -30,7 +35,8 @@ struct config {
   uint8_t rows[16];
 };
 
-int main(void) {
+int main(int argc, char **argv) {
+  int bf16 = argc > 1 && strcmp(argv[1], "bf16") == 0;
   static uint8_t a[16][64], b[16][64];
   static int32_t c[16][16], out[16][16];
   int32_t shape[3];
@@ -50,7 +56,7 @@ int main(void) {
   cfg.rows[2] = k4 / 4; /* tmm2: B, K4/4 x 4N bytes */
   cfg.colsb[2] = 4 * n;
   _tile_loadconfig(&cfg);
-  for (int variant = 0; variant < 4; ++variant) {
+  for (int variant = bf16 ? 4 : 0; variant < (bf16 ? 5 : 4); ++variant) {
     _tile_loadd(0, c, 64);
     _tile_loadd(1, a, 64);
     _tile_loadd(2, b, 64);
@@ -63,6 +69,9 @@ int main(void) {
       break;
     case 2:
       _tile_dpbusd(0, 1, 2);
+      break;
+    case 4:
+      _tile_dpbf16ps(0, 1, 2);
       break;
     default:
       _tile_dpbuud(0, 1, 2);

@@ -12,8 +12,9 @@
  * resumes after it.
  *
  * Emulated, as the Intel SDM (vol. 2, "Intel AMX") defines them: LDTILECFG,
- * STTILECFG, TILERELEASE, TILEZERO, TILELOADD, TILELOADDT1, TILESTORED and
- * the four int8 dot products TDPBSSD/TDPBSUD/TDPBUSD/TDPBUUD. Everything
+ * STTILECFG, TILERELEASE, TILEZERO, TILELOADD, TILELOADDT1, TILESTORED, the
+ * four int8 dot products TDPBSSD/TDPBSUD/TDPBUSD/TDPBUUD and the bf16 one,
+ * TDPBF16PS. Everything
  * else re-raises SIGILL as without the emulator. A shape the hardware
  * refuses with #UD (a tile used without a configuration, product shapes
  * that do not agree, rows or columns beyond palette 1's 16 x 64 bytes) is
@@ -38,8 +39,8 @@
 #include <ucontext.h>
 #include <unistd.h>
 
-/* LLAMAC_ISA_AMX_INT8 of llamac/rt.h. */
-const int64_t llamac_emulated_isa = 32;
+/* LLAMAC_ISA_AMX_INT8 | LLAMAC_ISA_AMX_BF16 of llamac/rt.h. */
+const int64_t llamac_emulated_isa = 32 | 64;
 
 struct tiles {
   int configured;
@@ -145,6 +146,51 @@ static void dot_product(const uint8_t *ip, unsigned d, unsigned a, unsigned b,
     }
 }
 
+/* A bf16 (the high half of an f32) as an f32; denormals read as zero. */
+static float bf16_value(const uint8_t *p) {
+  uint32_t bits = (uint32_t)(p[0] | (p[1] << 8)) << 16;
+  if ((bits & 0x7F800000u) == 0)
+    bits &= 0x80000000u;
+  float value;
+  memcpy(&value, &bits, 4);
+  return value;
+}
+
+/* dst[m].fp32[n] += src1[m].bf16[2k] x src2[k].bf16[2n] + src1[m].bf16[2k
+ * + 1] x src2[k].bf16[2n + 1] for each k in turn, in f32 with round to
+ * nearest even (a product of two bf16 is exact in f32), denormal inputs
+ * read and results written as zero (the SDM's DAZ, FTZ). */
+static void dot_product_bf16(const uint8_t *ip, unsigned d, unsigned a,
+                             unsigned b) {
+  check_tile(ip, d);
+  check_tile(ip, a);
+  check_tile(ip, b);
+  if (d == a || d == b || a == b)
+    fail(ip, "TDPBF16PS with a tile register used twice");
+  unsigned m_count = state.rows[d], n_count = state.colsb[d] / 4;
+  unsigned k_count = state.colsb[a] / 4;
+  if (state.colsb[d] % 4 || state.colsb[a] % 4 || state.rows[a] != m_count ||
+      state.rows[b] != k_count || state.colsb[b] != state.colsb[d])
+    fail(ip, "TDPBF16PS with tile shapes that do not agree");
+  for (unsigned m = 0; m < m_count; ++m)
+    for (unsigned n = 0; n < n_count; ++n) {
+      float sum;
+      memcpy(&sum, &state.data[d][m][4 * n], 4);
+      for (unsigned k = 0; k < k_count; ++k)
+        for (unsigned i = 0; i < 2; ++i) {
+          sum += bf16_value(&state.data[a][m][4 * k + 2 * i]) *
+                 bf16_value(&state.data[b][k][4 * n + 2 * i]);
+          uint32_t bits;
+          memcpy(&bits, &sum, 4);
+          if ((bits & 0x7F800000u) == 0) {
+            bits &= 0x80000000u;
+            memcpy(&sum, &bits, 4);
+          }
+        }
+      memcpy(&state.data[d][m][4 * n], &sum, 4);
+    }
+}
+
 static void handler(int sig, siginfo_t *info, void *context) {
   (void)info;
   ucontext_t *uc = context;
@@ -222,6 +268,10 @@ static void handler(int sig, siginfo_t *info, void *context) {
     /* TDPBSSD (F2), TDPBSUD (F3), TDPBUSD (66), TDPBUUD (NP):
      * dst = ModRM.reg, src1 = ModRM.rm, src2 = VEX.vvvv. */
     dot_product(ip, reg, rm, vvvv, pp == 3 || pp == 2, pp == 3 || pp == 1);
+    __atomic_fetch_add(&products, 1, __ATOMIC_RELAXED);
+  } else if (opcode == 0x5C && mod == 3 && pp == 2) {
+    /* TDPBF16PS (F3): dst = ModRM.reg, src1 = ModRM.rm, src2 = VEX.vvvv. */
+    dot_product_bf16(ip, reg, rm, vvvv);
     __atomic_fetch_add(&products, 1, __ATOMIC_RELAXED);
   } else {
     signal(sig, SIG_DFL);

@@ -88,6 +88,47 @@ def test_emulator_matches_numpy(emulator, shape):
         np.testing.assert_array_equal(out[variant], expected, err_msg=f"variant {variant}")
 
 
+def bf16_bits(x):
+    """float32 values rounded to bf16 (to nearest, ties to even), as bits."""
+    bits = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
+    return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+def bf16_values(bits):
+    return (bits.astype(np.uint32) << 16).view(np.float32)
+
+
+@pytest.mark.parametrize("shape", [(16, 64, 16), (7, 24, 5), (1, 4, 1)])
+def test_emulator_bf16_matches_numpy(emulator, shape):
+    m, k4, n = shape
+    rng = np.random.default_rng(m * 1000 + k4 * 10 + n + 1)
+    a = bf16_bits(rng.standard_normal((16, 32)))
+    b = bf16_bits(rng.standard_normal((16, 32)))
+    c = rng.standard_normal((16, 16)).astype(np.float32)
+    stdin = a.tobytes() + b.tobytes() + c.tobytes() + np.array(shape, np.int32).tobytes()
+    result = subprocess.run([CHECK, "bf16"], input=stdin, capture_output=True,
+                            env=emulated())
+    assert result.returncode == 0, result.stderr.decode(errors="replace")
+    out = np.frombuffer(result.stdout, dtype=np.float32).reshape(16, 16)
+    # C[m, n] += A[m, 2k] B[k, 2n] + A[m, 2k + 1] B[k, 2n + 1], k in turn,
+    # each step rounded to f32 (a bf16 x bf16 product is exact in f32).
+    av, bv = bf16_values(a), bf16_values(b)
+    expected = np.zeros((16, 16), np.float32)
+    acc = c[:m, :n].copy()
+    magnitude = np.abs(acc).astype(np.float64)
+    for k in range(k4 // 4):
+        for i in range(2):
+            term = av[:m, 2 * k + i][:, None] * bv[k, 2 * np.arange(n) + i][None, :]
+            acc = acc + term
+            magnitude += np.abs(term)
+    expected[:m, :n] = acc
+    # The emulator follows the SDM's order exactly; AMX hardware (where this
+    # runs natively) may sum a pair before adding it: a few f32 ulps.
+    assert np.all(np.abs(out - expected) <= 4 * np.finfo(np.float32).eps * np.pad(
+        magnitude, ((0, 16 - m), (0, 16 - n))))
+    assert np.all(out[m:] == 0) and np.all(out[:, n:] == 0)
+
+
 def test_emulator_refuses_bad_shapes(emulator):
     # A with 6 bytes per row, not whole dwords: real AMX raises #UD on
     # the product, so must the emulator.
