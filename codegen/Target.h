@@ -31,6 +31,11 @@ struct CodegenOptions {
   /// block of 32 where the target has 8-bit dot products (faster, and
   /// within ~1% of f32, as llama.cpp does), instead of in f32.
   bool int8Activations = true;
+  /// Multiply float weights (f32, f16, bf16) with the activations of a
+  /// prompt in bf16 tiles (both rounded to bf16, sums in f32) where the
+  /// target has them (AMX-BF16): `--float-precision bf16`. Off, every float
+  /// product is computed in f32.
+  bool bf16FloatProducts = false;
 };
 
 class Target {
@@ -54,7 +59,8 @@ public:
 
   /// Lowers the laid-out llama module to the target's kernel level
   /// (`--emit kernels`).
-  virtual void buildKernelPipeline(mlir::OpPassManager &pm) const = 0;
+  virtual void buildKernelPipeline(mlir::OpPassManager &pm,
+                                   const CodegenOptions &options) const = 0;
   /// Lowers the kernel level to the LLVM dialect (`--emit llvm-mlir`).
   virtual void buildLLVMPipeline(mlir::OpPassManager &pm) const = 0;
 
@@ -73,7 +79,15 @@ public:
   virtual unsigned fixedVScale() const { return 0; }
   /// LLAMAC_ISA_* bits (llamac/rt.h) of the extensions the code needs; the
   /// runtime refuses to start without them.
-  virtual int64_t requiredISA() const { return 0; }
+  virtual int64_t requiredISA(const CodegenOptions &options) const { return 0; }
+  /// Why this target cannot honour `options` (an error message naming the
+  /// option), or "" when it can.
+  virtual std::string unsupported(const CodegenOptions &options) const {
+    return options.bf16FloatProducts
+               ? "--float-precision bf16 needs a target with AMX bf16 "
+                 "tiles (cpu-amx)"
+               : "";
+  }
   /// What to install when the target's runtime libraries are missing.
   virtual std::string setupHint() const { return ""; }
 

@@ -78,9 +78,12 @@ public:
     isa_ = isa;
     return *this;
   }
-  /// AMX int8 tiles for the quantized products of 16 tokens or more.
-  CPUTarget &amx() {
+  /// AMX int8 tiles for the quantized products of 16 tokens or more;
+  /// with `bf16`, AMX-BF16 tiles for the float products too when the
+  /// user asks for bf16 products (`--float-precision bf16`).
+  CPUTarget &amx(bool bf16) {
     amx_ = true;
+    amxBF16_ = bf16;
     return *this;
   }
   /// Scalable vectors (SVE, RVV): the streaming kernels are vector-length
@@ -107,7 +110,10 @@ public:
                          description_, cpu_, scalable_ ? "vscale x " : "",
                          vectorWidth_,
                          int8Dot_ ? ", AVX-512 VNNI int8 dot products" : "",
-                         amx_ ? ", AMX int8 tiles for prefill" : "");
+                         !amx_      ? ""
+                         : amxBF16_ ? ", AMX int8 tiles for prefill (bf16 with "
+                                      "--float-precision bf16)"
+                                    : ", AMX int8 tiles for prefill");
   }
   std::string triple() const override { return triple_; }
   std::string cpu() const override { return cpu_; }
@@ -129,7 +135,8 @@ public:
     pm.addPass(createLlamaPackWeights(packOptions));
   }
 
-  void buildKernelPipeline(OpPassManager &pm) const override {
+  void buildKernelPipeline(OpPassManager &pm,
+                           const CodegenOptions &codegen) const override {
     ConvertLlamaToCPUOptions options;
     options.vectorWidth = vectorWidth_;
     // A 4 x 4 tile takes 16 accumulators + 8 operands: right for 32
@@ -139,6 +146,7 @@ public:
     options.scalable = scalable_;
     options.scalableHalf = scalableHalf_;
     options.amx = amx_;
+    options.amxBF16 = amxBF16_ && codegen.bf16FloatProducts;
     pm.addPass(createConvertLlamaToCPU(options));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -173,7 +181,18 @@ public:
   }
   bool isHost() const override { return cross_.empty(); }
   unsigned fixedVScale() const override { return vscale_; }
-  int64_t requiredISA() const override { return isa_; }
+  int64_t requiredISA(const CodegenOptions &options) const override {
+    return isa_ |
+           (amxBF16_ && options.bf16FloatProducts ? LLAMAC_ISA_AMX_BF16 : 0);
+  }
+  std::string unsupported(const CodegenOptions &options) const override {
+    if (options.bf16FloatProducts && !amxBF16_)
+      return "--float-precision bf16 needs AMX bf16 tiles, which target '" +
+             name_ +
+             "' has not (use --target cpu-amx, or cpu on a CPU with "
+             "AMX-BF16)";
+    return "";
+  }
   std::string setupHint() const override {
     if (cross_.empty())
       return "";
@@ -187,7 +206,7 @@ private:
   std::string name_, description_, triple_, cpu_, features_;
   int64_t vectorWidth_, vectorRegisters_;
   bool int8Dot_;
-  bool scalable_ = false, scalableHalf_ = true, amx_ = false;
+  bool scalable_ = false, scalableHalf_ = true, amx_ = false, amxBF16_ = false;
   std::string cross_, packages_;
   unsigned vscale_ = 0;
   int64_t isa_ = 0;
@@ -243,7 +262,7 @@ void llamac::cpu::registerCPUTargets(TargetRegistry &registry) {
       hostFeatures(), width, registers, vnni));
   hostTarget.needs(hostISA);
   if (amx)
-    hostTarget.amx();
+    hostTarget.amx(has("amx-bf16"));
 
   if (triple.isX86()) {
     add(std::make_unique<CPUTarget>("cpu-generic", "any x86-64 CPU (SSE2)",
@@ -260,12 +279,12 @@ void llamac::cpu::registerCPUTargets(TargetRegistry &registry) {
             host, "x86-64-v4", "+avx512vnni", 16, 32, true))
         .needs(LLAMAC_ISA_AVX2 | LLAMAC_ISA_AVX512 | LLAMAC_ISA_AVX512_VNNI);
     add(std::make_unique<CPUTarget>(
-            "cpu-amx",
-            "x86-64 with AVX-512, VNNI and AMX int8 tiles (Sapphire Rapids)",
-            host, "x86-64-v4", "+avx512vnni,+amx-tile,+amx-int8", 16, 32, true))
+            "cpu-amx", "x86-64 with AVX-512, VNNI and AMX (Sapphire Rapids)",
+            host, "x86-64-v4", "+avx512vnni,+amx-tile,+amx-int8,+amx-bf16", 16,
+            32, true))
         .needs(LLAMAC_ISA_AVX2 | LLAMAC_ISA_AVX512 | LLAMAC_ISA_AVX512_VNNI |
                LLAMAC_ISA_AMX_INT8)
-        .amx();
+        .amx(/*bf16=*/true);
   }
 
   // Cross targets, run here under qemu-user (docs/adding-a-backend.md).

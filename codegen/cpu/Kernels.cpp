@@ -131,6 +131,31 @@ Value loadF32(ImplicitLocOpBuilder &b, Value memref, ValueRange indices,
   return value;
 }
 
+/// The bits of an f32 vector rounded to bf16 (as i16), to nearest even, in
+/// integer operations (x86 before AVX512-BF16 has no conversion, and LLVM
+/// would call a library function per lane): the high half of bits + 0x7fff
+/// + bit 16. NaN stays a quiet NaN. Kept as i16: LLVM scalarizes vectors
+/// of bf16 where the target has no bf16 arithmetic.
+Value roundToBF16(ImplicitLocOpBuilder &b, Value value) {
+  auto type = cast<VectorType>(value.getType());
+  auto i32 = type.clone(b.getI32Type()), i16 = type.clone(b.getI16Type());
+  auto constant = [&](int64_t v) -> Value {
+    return arith::ConstantOp::create(
+        b, i32, DenseElementsAttr::get(i32, b.getI32IntegerAttr(v)));
+  };
+  Value bits = arith::BitcastOp::create(b, i32, value);
+  Value odd = arith::AndIOp::create(
+      b, arith::ShRUIOp::create(b, bits, constant(16)), constant(1));
+  Value rounded = arith::ShRUIOp::create(
+      b,
+      arith::AddIOp::create(b, bits,
+                            arith::AddIOp::create(b, odd, constant(0x7fff))),
+      constant(16));
+  Value nan = arith::CmpFOp::create(b, arith::CmpFPredicate::UNO, value, value);
+  rounded = arith::SelectOp::create(b, nan, constant(0x7fc0), rounded);
+  return arith::TruncIOp::create(b, i16, rounded);
+}
+
 /// Stores an f32 vector, rounded to the memref's element type.
 void storeF32(ImplicitLocOpBuilder &b, Value value, Value memref,
               ValueRange indices, Value laneMask = {}) {
@@ -198,11 +223,16 @@ void vectorLoop(ImplicitLocOpBuilder &b, int64_t n, Lanes lanes,
 /// when g is the last), nothing on odd g; the rest stays on g alone. A
 /// thread's range may start at an odd group: the even group before it, in
 /// another range, computes that pair's tiles. Decode (fewer tokens than a
-/// tile) so keeps one group per task, as without pairs.
+/// tile) so keeps one group per task, as without pairs. `wholeTiles(b, g,
+/// fullTokens)`, when given, computes all the full tiles of group g
+/// instead (tokens [0, fullTokens)).
 template <typename Tile>
-void forEachRowTile(ImplicitLocOpBuilder &b, Value begin, Value end,
-                    Value tokens, int64_t groups, bool pairs,
-                    int64_t tileTokens, int64_t halfTokens, Tile &&tile) {
+void forEachRowTile(
+    ImplicitLocOpBuilder &b, Value begin, Value end, Value tokens,
+    int64_t groups, bool pairs, int64_t tileTokens, int64_t halfTokens,
+    Tile &&tile,
+    function_ref<void(ImplicitLocOpBuilder &, Value group, Value fullTokens)>
+        wholeTiles = nullptr) {
   pairs = pairs && groups > 1;
   forEach(
       b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value group) {
@@ -241,7 +271,9 @@ void forEachRowTile(ImplicitLocOpBuilder &b, Value begin, Value end,
               else
                 scf::IfOp::create(b, condition, build(then));
             };
-        if (!pairs) {
+        if (wholeTiles) {
+          wholeTiles(b, group, fullTokens);
+        } else if (!pairs) {
           fullTiles(b, {group});
         } else {
           Value even = arith::CmpIOp::create(
@@ -625,15 +657,20 @@ Kernel KernelCache::linearPacked(const WeightLayout &layout, Type biasElement,
   // FMAs where 4 x 1 loaded 5 per 4 (prefill was bound on loads).
   int64_t pairGroups = parts == 1 && groups > 1 ? 2 : 1;
   int64_t tokenTile = options_.tokenTile * pairGroups;
-  Type f32 = Float32Type::get(context);
+  bool tiles = bf16Tiles(layout);
+  Type f32 = Float32Type::get(context), bf16 = BFloat16Type::get(context);
   std::string name = llvm::formatv(
-      "linear_{0}_r16_{1}x{2}{3}{4}", typeName(layout.memref.getElementType()),
-      rows, cols, hasBias ? "_bias" : "", residual ? "_residual" : "");
+      "linear_{0}_{1}_{2}x{3}{4}{5}", typeName(layout.memref.getElementType()),
+      tiles ? "amx" : "r16", rows, cols, hasBias ? "_bias" : "",
+      residual ? "_residual" : "");
   std::string key = llvm::formatv("{0}:{1}:{2}:{3}", name, width, tokenTile,
                                   hasBias ? typeName(biasElement) : "");
   SmallVector<Type> args = {IndexType::get(context),
-                            rowsType(context, cols, f32), layout.memref,
-                            rowsType(context, rows, f32)};
+                            rowsType(context, cols, f32)};
+  if (tiles)
+    args.push_back(rowsType(context, cols, bf16));
+  llvm::append_range(
+      args, ArrayRef<Type>{layout.memref, rowsType(context, rows, f32)});
   if (hasBias)
     args.push_back(MemRefType::get({rows}, biasElement));
   if (residual)
@@ -641,9 +678,11 @@ Kernel KernelCache::linearPacked(const WeightLayout &layout, Type biasElement,
 
   auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
                   ValueRange a) {
-    Value tokens = a[0], x = a[1], w = a[2], y = a[3];
-    Value bias = hasBias ? a[4] : Value();
-    Value addend = residual ? a[hasBias ? 5 : 4] : Value();
+    int64_t first = tiles ? 1 : 0; // after xb
+    Value tokens = a[0], x = a[1], xb = tiles ? a[2] : Value();
+    Value w = a[first + 2], y = a[first + 3];
+    Value bias = hasBias ? a[first + 4] : Value();
+    Value addend = residual ? a[first + (hasBias ? 5 : 4)] : Value();
 
     // Rows of the groups `groupIndex` (16 each) for tokens [t0, t0 + mt):
     // a group's values of column k are one load (16 rows in lanes), times
@@ -738,12 +777,171 @@ Kernel KernelCache::linearPacked(const WeightLayout &layout, Type biasElement,
       }
     };
 
-    // Full tiles two groups at a time, then a tile of options.tokenTile,
-    // then single tokens.
-    forEachRowTile(b, begin, end, tokens, groups, pairGroups == 2, tokenTile,
-                   options_.tokenTile, tile);
+    if (!tiles) {
+      // Full tiles two groups at a time, then a tile of options.tokenTile,
+      // then single tokens.
+      forEachRowTile(b, begin, end, tokens, groups, pairGroups == 2, tokenTile,
+                     options_.tokenTile, tile);
+      return;
+    }
+
+    // AMX bf16: the full tiles of 16 tokens of a group of 16 whole rows are
+    // tile products of 32 columns each, accumulated in y: A = 16 tokens x
+    // 32 bf16 activations (rows of xb), B = the group's 32 columns rounded
+    // to bf16 in the pair layout the product reads (row p: the 16 rows'
+    // values of columns 2p and 2p + 1, interleaved), C = y's 16 x 16 f32.
+    // The weights are rounded into scratch a chunk of 256 columns at a
+    // time, once for all of the prompt's tiles. y starts as bias +
+    // residual.
+    auto tileA = amx::TileType::get({16, 32}, bf16);
+    auto tileB = amx::TileType::get({16, 32}, bf16);
+    auto tileC = amx::TileType::get({16, 16}, f32);
+    constexpr int64_t chunkBlocks = 8;
+    // The scratch as bf16 for the tile loads and as i16 bits for the
+    // stores (see roundToBF16).
+    Value scratchBytes = memref::AllocaOp::create(
+        b, MemRefType::get({chunkBlocks * 16 * 64}, b.getI8Type()),
+        ValueRange{}, b.getI64IntegerAttr(64));
+    auto scratchAs = [&](Type element) -> Value {
+      return memref::ViewOp::create(
+          b, MemRefType::get({chunkBlocks * 16, 32}, element), scratchBytes,
+          index(b, 0), ValueRange{});
+    };
+    Value scratch = scratchAs(bf16), scratchBits = scratchAs(b.getI16Type());
+    auto amxGroup = [&](ImplicitLocOpBuilder &b, Value group,
+                        Value fullTokens) {
+      Value row0 = arith::MulIOp::create(b, group, index(b, 16));
+      Value base = arith::MulIOp::create(b, group, index(b, 16 * cols));
+      forEach(b, index(b, 0), fullTokens, index(b, 1),
+              [&](ImplicitLocOpBuilder &b, Value t) {
+                Value start =
+                    bias ? loadF32(b, bias, {row0}, 16) : zeroVector(b, 16);
+                if (addend)
+                  start = arith::AddFOp::create(
+                      b, start, loadF32(b, addend, {t, row0}, 16));
+                storeF32(b, start, y, {t, row0});
+              });
+      // Columns [c0, c0 + 32 blocks).
+      auto chunk = [&](ImplicitLocOpBuilder &b, Value c0, int64_t blocks) {
+        // Scratch row r: columns c0 + 2r and c0 + 2r + 1 (block r / 16).
+        forEach(b, index(b, 0), index(b, 16 * blocks), index(b, 1),
+                [&](ImplicitLocOpBuilder &b, Value r) {
+                  Value k = arith::AddIOp::create(
+                      b, c0, arith::MulIOp::create(b, r, index(b, 2)));
+                  Value offset = arith::AddIOp::create(
+                      b, base, arith::MulIOp::create(b, k, index(b, 16)));
+                  Value next = arith::AddIOp::create(b, offset, index(b, 16));
+                  Value pairs;
+                  if (layout.memref.getElementType().isBF16()) {
+                    // Already bf16: their bits interleaved as they are.
+                    auto load = [&](Value at) -> Value {
+                      return vector::BitCastOp::create(
+                          b, VectorType::get({16}, b.getI16Type()),
+                          vector::LoadOp::create(b, VectorType::get({16}, bf16),
+                                                 w, at));
+                    };
+                    pairs = vector::InterleaveOp::create(b, load(offset),
+                                                         load(next));
+                  } else {
+                    pairs = roundToBF16(b, vector::InterleaveOp::create(
+                                               b, loadF32(b, w, {offset}, 16),
+                                               loadF32(b, w, {next}, 16)));
+                  }
+                  vector::StoreOp::create(b, pairs, scratchBits,
+                                          ValueRange{r, index(b, 0)});
+                });
+        forEach(b, index(b, 0), fullTokens, index(b, 16),
+                [&](ImplicitLocOpBuilder &b, Value t0) {
+                  Value sums = amx::TileLoadOp::create(b, tileC, y,
+                                                       ValueRange{t0, row0});
+                  for (int64_t j = 0; j < blocks; ++j) {
+                    Value a = amx::TileLoadOp::create(
+                        b, tileA, xb,
+                        ValueRange{t0, arith::AddIOp::create(
+                                           b, c0, index(b, 32 * j))});
+                    Value weights = amx::TileLoadOp::create(
+                        b, tileB, scratch,
+                        ValueRange{index(b, 16 * j), index(b, 0)});
+                    sums = amx::TileMulFOp::create(b, tileC, a, weights, sums);
+                  }
+                  amx::TileStoreOp::create(b, y, ValueRange{t0, row0}, sums);
+                });
+      };
+      int64_t chunkCols = 32 * chunkBlocks;
+      int64_t wholeChunks = cols / chunkCols * chunkCols;
+      if (wholeChunks > 0)
+        forEach(b, index(b, 0), index(b, wholeChunks), index(b, chunkCols),
+                [&](ImplicitLocOpBuilder &b, Value c0) {
+                  chunk(b, c0, chunkBlocks);
+                });
+      if (cols % chunkCols)
+        chunk(b, index(b, wholeChunks), cols % chunkCols / 32);
+    };
+    // The groups of whole rows on tiles; the last, partial one (rows not a
+    // multiple of 16) in f32 register tiles of 16 tokens.
+    auto wholeTiles = [&](ImplicitLocOpBuilder &b, Value group,
+                          Value fullTokens) {
+      // Not for decode: no tile, no rounding of the weights.
+      Value amx = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, fullTokens,
+                                        index(b, 0));
+      if (rows % 16)
+        amx = arith::AndIOp::create(
+            b, amx,
+            arith::CmpIOp::create(b, arith::CmpIPredicate::ult, group,
+                                  index(b, rows / 16)));
+      scf::IfOp::create(
+          b, amx,
+          [&](OpBuilder &nested, Location loc) {
+            ImplicitLocOpBuilder inner(loc, nested);
+            amxGroup(inner, group, fullTokens);
+            scf::YieldOp::create(inner);
+          },
+          [&](OpBuilder &nested, Location loc) {
+            ImplicitLocOpBuilder inner(loc, nested);
+            forEach(inner, index(inner, 0), fullTokens, index(inner, 16),
+                    [&](ImplicitLocOpBuilder &b, Value t0) {
+                      tile(b, {group}, t0, 16);
+                    });
+            scf::YieldOp::create(inner);
+          });
+    };
+    forEachRowTile(b, begin, end, tokens, groups, /*pairs=*/false, 16,
+                   options_.tokenTile, tile, wholeTiles);
   };
   return {getOrCreate(name, key, args, body), 0, groups};
+}
+
+bool KernelCache::bf16Tiles(const WeightLayout &layout) const {
+  return options_.amxBF16 && layout.format == WeightFormat::Dense &&
+         layout.cols % 32 == 0 && layout.rows >= 16;
+}
+
+Kernel KernelCache::roundRowsToBF16(int64_t features) {
+  MLIRContext *context = module_.getContext();
+  Lanes width = streamingLanes(options_, {});
+  std::string name = llvm::formatv("round_bf16_{0}", features);
+  std::string key = llvm::formatv("{0}:{1}", name, width.n);
+  SmallVector<Type> args = {
+      IndexType::get(context),
+      rowsType(context, features, Float32Type::get(context)),
+      rowsType(context, features, IntegerType::get(context, 16))};
+  auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
+                  ValueRange a) {
+    Value x = a[1], y = a[2];
+    forEach(b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value t) {
+      vectorLoop(b, features, width,
+                 [&](ImplicitLocOpBuilder &b, Value i, Value laneMask) {
+                   Value bits =
+                       roundToBF16(b, loadF32(b, x, {t, i}, width, laneMask));
+                   if (laneMask)
+                     vector::MaskedStoreOp::create(b, y, ValueRange{t, i},
+                                                   laneMask, bits);
+                   else
+                     vector::StoreOp::create(b, bits, y, ValueRange{t, i});
+                 });
+    });
+  };
+  return {getOrCreate(name, key, args, body), 1, 0};
 }
 
 //===----------------------------------------------------------------------===//

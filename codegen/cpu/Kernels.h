@@ -55,6 +55,12 @@ struct KernelOptions {
   /// q4_1), one per GGML block; fewer tokens (decode) keep the VNNI
   /// register tiles.
   bool amx = false;
+  /// AMX bf16 tiles (x86 `amx-tile` + `amx-bf16`): linearPacked multiplies
+  /// 16 tokens at a time with tile products (`tdpbf16ps`) of the
+  /// activations and weights rounded to bf16, summed in f32, for the row
+  /// groups of 16 whole rows when K is a multiple of 32; fewer tokens, the
+  /// last partial group and other K keep the f32 register tiles.
+  bool amxBF16 = false;
 };
 
 /// How a weight matrix is stored: plain floats (the memref's element type),
@@ -108,10 +114,21 @@ public:
   /// vector lanes. With 16-lane vectors, tiles of 2 x tokenTile prompt
   /// tokens take two groups at once (even tasks compute their group and
   /// the next), the rest of the tokens one group per task. Task args: (rows, x,
-  /// w: memref<(16*groups*K) x T>, y
-  /// [, bias][, residual]).
+  /// [xb,] w: memref<(16*groups*K) x T>, y [, bias][, residual]); xb, the
+  /// rows of x rounded to bf16 (roundRowsToBF16), where bf16Tiles(weight): full
+  /// tiles of 16 tokens of the whole groups are then AMX bf16 tile
+  /// products, accumulated in y.
   Kernel linearPacked(const WeightLayout &weight, mlir::Type biasElement,
                       bool residual = false);
+
+  /// Whether linearPacked of `weight` takes AMX bf16 tiles (and xb): with
+  /// KernelOptions::amxBF16, K a multiple of 32 and at least 16 rows.
+  bool bf16Tiles(const WeightLayout &weight) const;
+
+  /// y[t, :] = the bits of x[t, :] rounded to bf16 (to nearest even), the
+  /// activations of the bf16 tile products, which read y as bf16.
+  /// Task args: (rows, x: memref<?xKxf32>, y: memref<?xKxi16>).
+  Kernel roundRowsToBF16(int64_t features);
 
   /// y[t, :] = table[tokens[t], :], rows decoded as they are read.
   /// Task args: (rows, tokens: memref<?xi32>, table, y: memref<?xDxf32>).

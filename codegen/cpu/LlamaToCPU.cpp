@@ -209,6 +209,21 @@ private:
     Value view;
   };
   llvm::DenseMap<InputKey, MaterializedInput> materialized_;
+  // - for the AMX bf16 tiles of float products, the input rounded to bf16.
+  llvm::DenseMap<InputKey, MaterializedInput> rounded_;
+
+  /// Whether the product of float weight `weight` takes AMX bf16 tiles
+  /// (and so its input rounded to bf16).
+  bool bf16Tiles(Value weight) {
+    if (!isPackedDense(weight.getType()))
+      return false;
+    auto tensor = cast<RankedTensorType>(weight.getType());
+    WeightLayout layout;
+    layout.memref = bufferType(tensor);
+    layout.rows = tensor.getDimSize(0);
+    layout.cols = tensor.getDimSize(1);
+    return kernels_.bf16Tiles(layout);
+  }
 
   /// The products' ops: llama.linear and llama.multi_linear.
   struct Product {
@@ -548,6 +563,13 @@ LogicalResult ForwardLowering::planProduct(const Product &product,
       it->second.id = plan_.add(perToken, rows * features * 4, step);
     plan_.use(it->second.id, step);
   }
+  if (llvm::any_of(product.weights,
+                   [&](Value weight) { return bf16Tiles(weight); })) {
+    auto [it, inserted] = rounded_.try_emplace(key, MaterializedInput{});
+    if (inserted)
+      it->second.id = plan_.add(perToken, rows * features * 2, step);
+    plan_.use(it->second.id, step);
+  }
   return success();
 }
 
@@ -624,6 +646,27 @@ void ForwardLowering::emitProduct(const Product &product) {
     }
     return m.view;
   };
+  auto roundedInput = [&]() -> Value {
+    MaterializedInput &r = rounded_[key];
+    if (!r.view) {
+      Value source = floatInput();
+      r.view =
+          arenaView(r.id, tokenCount_, staticRows, features, b_.getBF16Type());
+      // Only the tiles of 16 tokens read it.
+      auto prompt = scf::IfOp::create(
+          b_,
+          arith::CmpIOp::create(b_, arith::CmpIPredicate::uge, rows,
+                                arith::ConstantIndexOp::create(b_, 16)),
+          /*withElseRegion=*/false);
+      OpBuilder::InsertionGuard guard(b_);
+      b_.setInsertionPoint(prompt.thenBlock()->getTerminator());
+      // Written as i16 bits (see roundRowsToBF16), read as bf16.
+      Value bits =
+          arenaView(r.id, tokenCount_, staticRows, features, b_.getI16Type());
+      call(kernels_.roundRowsToBF16(features), rows, {rows, source, bits});
+    }
+    return r.view;
+  };
 
   SmallVector<Kernel> kernels;
   SmallVector<Value> args;
@@ -643,7 +686,10 @@ void ForwardLowering::emitProduct(const Product &product) {
     } else if (isPackedDense(weight.getType())) {
       kernels.push_back(
           kernels_.linearPacked(layoutOf(weight, w), biasElement, residual));
-      llvm::append_range(args, ValueRange{rows, floatInput(), w, out});
+      llvm::append_range(args, ValueRange{rows, floatInput()});
+      if (bf16Tiles(weight))
+        args.push_back(roundedInput());
+      llvm::append_range(args, ValueRange{w, out});
     } else {
       kernels.push_back(
           kernels_.linear(layoutOf(weight, w), biasElement, residual));
@@ -839,6 +885,7 @@ struct ConvertLlamaToCPUPass
     options.scalable = scalable;
     options.scalableHalf = scalableHalf;
     options.amx = amx;
+    options.amxBF16 = amxBF16;
     if (options.vectorWidth < 1 || options.tokenTile < 1 ||
         options.rowTile < 1) {
       module.emitError("convert-llama-to-cpu: tile sizes must be positive");

@@ -66,7 +66,11 @@ def ConvertLlamaToCPU : Pass<"convert-llama-to-cpu", "mlir::ModuleOp"> {
            "them keep fixed lanes)">,
     Option<"amx", "amx", "bool", /*default=*/"false",
            "Quantized products of 16 tokens or more use AMX int8 tiles "
-           "(amx.tile_muli); fewer tokens keep the VNNI register tiles">
+           "(amx.tile_muli); fewer tokens keep the VNNI register tiles">,
+    Option<"amxBF16", "amx-bf16", "bool", /*default=*/"false",
+           "Float (packed r16) products of 16 tokens or more use AMX bf16 "
+           "tiles (amx.tile_mulf): activations and weights rounded to bf16, "
+           "sums in f32; fewer tokens keep the f32 register tiles">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",

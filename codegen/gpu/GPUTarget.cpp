@@ -52,7 +52,8 @@ public:
     return pass == "llama-fuse-residual";
   }
 
-  void buildKernelPipeline(OpPassManager &pm) const override {
+  void buildKernelPipeline(OpPassManager &pm,
+                           const CodegenOptions &) const override {
     pm.addPass(createConvertLlamaToGPU());
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());

@@ -274,12 +274,20 @@ std::string missing_isa(int64_t isa, int64_t vector_bytes) {
   if (isa & LLAMAC_ISA_AVX512_VNNI)
     need(__builtin_cpu_supports("avx512vnni"), "AVX-512 VNNI");
 #if defined(__x86_64__)
-  if (isa & LLAMAC_ISA_AMX_INT8) {
-    // CPUID.(7,0):EDX bit 24 AMX-TILE, bit 25 AMX-INT8.
+  if (isa & (LLAMAC_ISA_AMX_INT8 | LLAMAC_ISA_AMX_BF16)) {
+    // CPUID.(7,0):EDX bit 24 AMX-TILE, bit 25 AMX-INT8, bit 22 AMX-BF16.
     unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-    bool amx = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx) &&
-               ((edx >> 24) & 1) && ((edx >> 25) & 1);
-    need(amx, "AMX-TILE and AMX-INT8");
+    bool cpuid = __get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx);
+    auto bit = [&](int n) { return cpuid && ((edx >> n) & 1); };
+    bool amx = true;
+    if (isa & LLAMAC_ISA_AMX_INT8) {
+      need(bit(24) && bit(25), "AMX-TILE and AMX-INT8");
+      amx = amx && bit(24) && bit(25);
+    }
+    if (isa & LLAMAC_ISA_AMX_BF16) {
+      need(bit(24) && bit(22), "AMX-TILE and AMX-BF16");
+      amx = amx && bit(24) && bit(22);
+    }
     // Linux (5.16 and later) hands a process the tile registers' state
     // only when asked: ARCH_REQ_XCOMP_PERM for XFEATURE_XTILEDATA.
     if (amx && syscall(SYS_arch_prctl, 0x1023, 18) != 0)
@@ -309,7 +317,7 @@ std::string missing_isa(int64_t isa, int64_t vector_bytes) {
          "the V vector extension");
 #endif
   (void)vector_bytes;
-  if (missing.empty() && (isa & ~int64_t(63)))
+  if (missing.empty() && (isa & ~int64_t(127)))
     missing = "instruction set extensions this runtime does not know";
   if (missing.empty())
     return "";

@@ -270,3 +270,116 @@ def test_refused_without_amx(llamac, model):
     assert result.returncode != 0
     assert "AMX-TILE and AMX-INT8" in result.stderr
     assert "Illegal instruction" not in result.stderr
+
+
+# --float-precision bf16: the float products of prompts on AMX bf16 tiles
+# (make_llama flags). f16 with q/k/v biases and gate/up of 72 rows (4 whole
+# groups on tiles, 8 rows in f32), the down projection's K = 72 not a
+# multiple of 32 (f32); bf16, tied, the down projection's K = 320 (a whole
+# chunk of 8 blocks and 2 more); f32 with hidden 80 (K = 80: only the down
+# projection, K = 96, on tiles).
+FLOAT_MODELS = {
+    "f16": ["--dtype", "f16", "--hidden", "96", "--intermediate", "72", "--heads", "6",
+            "--kv-heads", "2", "--vocab", "300", "--attention-bias"],
+    "bf16": ["--dtype", "bf16", "--hidden", "64", "--intermediate", "320", "--tie",
+             "--vocab", "300"],
+    "f32": ["--dtype", "f32", "--hidden", "80", "--intermediate", "96", "--heads", "5",
+            "--kv-heads", "1", "--vocab", "300"],
+}
+
+
+@pytest.fixture(scope="module", params=sorted(FLOAT_MODELS))
+def float_model(request, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("float-" + request.param)
+    hf = str(directory / "hf")
+    make_llama.make(make_llama.parse_args([hf] + FLOAT_MODELS[request.param]))
+    return {"hf": hf, "path": hf, "dir": directory, "compile_args": []}
+
+
+def compile_bf16(llamac, model, *extra):
+    exe = str(model["dir"] / ("bf16-tiles" + "".join(extra).replace("-", "_")))
+    run([llamac, "compile", model["hf"], "-o", exe, "--quiet", "--target", "cpu-amx",
+         "--float-precision", "bf16", "--max-context", "128"] + list(extra))
+    return exe
+
+
+def tile_products(reference_model, tokens):
+    """Tile products a prompt of `tokens` takes: per product whose K is a
+    multiple of 32, (whole groups of 16 rows) x (blocks of 32) per tile of
+    16 tokens, in every layer (the output layer computes the last token
+    only)."""
+    count = 0
+    for name, w in reference_model.w.items():
+        if name.startswith("model.layers.") and w.ndim == 2 and w.shape[1] % 32 == 0:
+            count += (w.shape[0] // 16) * (w.shape[1] // 32)
+    return count * (tokens // 16)
+
+
+def test_bf16_tiles_match_reference(llamac, emulator, float_model):
+    exe = compile_bf16(llamac, float_model)
+    prompt = prompt_for(VOCAB)
+    ids, logits, products = run_emulated(exe, prompt, STEPS)
+
+    exact = reference.Llama(float_model["hf"])
+    assert products == tile_products(exact, PROMPT_LENGTH)
+    # The numpy reference with the same tiles in bf16: the first 32 tokens
+    # x the whole groups of rows of every layer's product whose K is a
+    # multiple of 32.
+    layers = [k for k, v in exact.w.items()
+              if k.startswith("model.layers.") and v.ndim == 2 and v.shape[1] % 32 == 0]
+    bf16 = reference.Llama(float_model["hf"], bf16_tiles=layers)
+    expected = bf16.forward(prompt)[-1]
+    scale = np.abs(expected).max()
+    error = np.abs(logits[0] - expected).max()
+    assert error <= TOLERANCE * scale
+    # And the rounding is real: the f32 reference is measurably further.
+    assert np.abs(logits[0] - exact.forward(prompt)[-1]).max() > 10 * error
+    # Decode goes on from the bf16 prompt's cache in f32.
+    assert np.all(np.isfinite(logits))
+
+
+def test_bf16_tiles_with_and_without_fusion(llamac, emulator, float_model):
+    prompt = prompt_for(VOCAB)
+    _, fused, _ = run_emulated(compile_bf16(llamac, float_model), prompt, 2)
+    _, unfused, _ = run_emulated(compile_bf16(llamac, float_model, "--no-fusion"), prompt, 2)
+    assert np.abs(fused - unfused).max() <= 1e-6 * np.abs(unfused).max()
+
+
+def test_bf16_decode_runs_no_tile_product(llamac, emulator, float_model):
+    exe = compile_bf16(llamac, float_model)
+    prompt = prompt_for(VOCAB)[:15]
+    ids, logits, products = run_emulated(exe, prompt, 3)
+    assert products == 0
+    # Without a tile every product is f32: the f32 reference.
+    expected_ids, expected = reference.Llama(float_model["hf"]).greedy(prompt, 3)
+    assert ids == expected_ids
+    assert np.abs(logits - expected).max() <= TOLERANCE * np.abs(expected).max()
+
+
+def test_bf16_code_holds_tile_product(llamac, float_model):
+    listing = run([OBJDUMP, "-d", "--no-show-raw-insn", compile_bf16(llamac, float_model)]).stdout
+    assert re.search(r"\btdpbf16ps\b", listing)
+
+
+def test_bf16_needs_amx_bf16(llamac, float_model, tmp_path):
+    out = str(tmp_path / "x")
+    for target in ("cpu-avx512-vnni", "cpu-avx2"):
+        result = subprocess.run([llamac, "compile", float_model["hf"], "-o", out, "--target",
+                                 target, "--float-precision", "bf16"],
+                                capture_output=True, text=True)
+        assert result.returncode != 0
+        assert "--float-precision bf16" in result.stderr and target in result.stderr
+    result = subprocess.run([llamac, "compile", float_model["hf"], "-o", out,
+                             "--float-precision", "f8"], capture_output=True, text=True)
+    assert result.returncode != 0 and "'f8' is not f32 or bf16" in result.stderr
+    assert not os.path.exists(out)
+    if host_has_amx():
+        return
+    # On a CPU without AMX and no emulator, the executable says what it needs.
+    exe = compile_bf16(llamac, float_model)
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+    result = subprocess.run([exe, "--tokens", "1,2,3", "-n", "1"], capture_output=True,
+                            text=True, env=env)
+    assert result.returncode != 0
+    assert "AMX-TILE and AMX-BF16" in result.stderr
+    assert "Illegal instruction" not in result.stderr

@@ -19,13 +19,17 @@ import safetensors_io
 
 
 class Llama:
-    def __init__(self, directory, weights=None, int8=()):
+    def __init__(self, directory, weights=None, int8=(), bf16_tiles=()):
         """`weights`, when given, replaces the checkpoint's tensors (for
         example by what a quantized file decodes to). `int8` names the
         matrices whose products use activations quantized to 8 bits per
         block of 32 (s = max|x| / 127, round half to even), as int8 dot
-        product kernels compute them."""
+        product kernels compute them. `bf16_tiles` names the matrices whose
+        products take tiles of 16 tokens x 16 rows in bf16 (both operands
+        rounded to bf16, to nearest even), as AMX bf16 tile products do: the
+        first T // 16 * 16 tokens x the first rows // 16 * 16 rows."""
         self.int8 = set(int8)
+        self.bf16_tiles = set(bf16_tiles)
         with open(os.path.join(directory, "config.json")) as f:
             self.config = c = json.load(f)
         self.w = {}
@@ -99,11 +103,22 @@ class Llama:
         q = np.round(scaled.astype(np.float32))
         return (q * (amax / 127.0)).reshape(x.shape)
 
+    @staticmethod
+    def round_bf16(x):
+        """x rounded to float32, then to bf16 (to nearest, ties to even)."""
+        bits = np.asarray(x, np.float32).view(np.uint32).astype(np.uint64)
+        bits = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16
+        return bits.astype(np.uint32).view(np.float32).astype(np.float64)
+
     def matmul(self, x, name):
         w = self.w[name]
         if name in self.int8:
             x = self.quantize_activations(x)
-        return x @ w.T
+        y = x @ w.T
+        if name in self.bf16_tiles:
+            t, n = x.shape[0] // 16 * 16, w.shape[0] // 16 * 16
+            y[:t, :n] = self.round_bf16(x[:t]) @ self.round_bf16(w[:n]).T
+        return y
 
     def linear(self, x, name):
         y = self.matmul(x, name + ".weight")

@@ -179,6 +179,14 @@ cl::opt<std::string> activationPrecision(
              "the default) or f32"),
     cl::sub(compileCommand), cl::cat(compileCategory));
 
+cl::opt<std::string> floatPrecision(
+    "float-precision", cl::init("f32"),
+    cl::desc("How float weights (f32, f16, bf16) meet a prompt's "
+             "activations: f32 (the default) or bf16 (both rounded to bf16, "
+             "sums in f32, on AMX bf16 tiles; needs --target cpu-amx). "
+             "Decode stays f32"),
+    cl::sub(compileCommand), cl::cat(compileCategory));
+
 cl::opt<int64_t> maxChunk(
     "max-chunk", cl::init(256),
     cl::desc("Most tokens per forward call; longer prompts are processed in "
@@ -385,6 +393,14 @@ resolveTokenizer(const LoadedModel &model, std::string *outSource) {
 
 int compileGraph(const char *argv0, const Target &target);
 
+/// The target-independent choices of the command line.
+CodegenOptions codegenOptionsFromFlags() {
+  CodegenOptions options;
+  options.int8Activations = activationPrecision == "int8";
+  options.bf16FloatProducts = floatPrecision == "bf16";
+  return options;
+}
+
 int compile(const char *argv0) {
   Progress progress;
   registerAllTargets();
@@ -403,11 +419,17 @@ int compile(const char *argv0) {
     return fail(llvm::formatv("--activation-precision '{0}' is not int8 or "
                               "f32",
                               activationPrecision.getValue()));
+  if (floatPrecision != "f32" && floatPrecision != "bf16")
+    return fail(llvm::formatv("--float-precision '{0}' is not f32 or bf16",
+                              floatPrecision.getValue()));
   if (maxChunk < 1)
     return fail(llvm::formatv("--max-chunk {0} must be at least 1",
                               maxChunk.getValue()));
   if (graphMode)
     return compileGraph(argv0, *target);
+  if (std::string why = target->unsupported(codegenOptionsFromFlags());
+      !why.empty())
+    return fail(why);
   if (!inputValues.empty() || !inputShapes.empty())
     return fail("--input-value and --input-shape need --graph");
   std::optional<llama::QuantKind> quantKind;
@@ -511,8 +533,7 @@ int compile(const char *argv0) {
       if (target->supportsFusion(name))
         modelPasses.addPass(create());
   }
-  CodegenOptions codegenOptions;
-  codegenOptions.int8Activations = activationPrecision == "int8";
+  CodegenOptions codegenOptions = codegenOptionsFromFlags();
   target->buildModelPipeline(modelPasses, codegenOptions);
   modelPasses.addPass(createLlamaLayoutWeights());
   if (failed(modelPasses.run(*module)))
@@ -551,7 +572,7 @@ int compile(const char *argv0) {
 
   // Target lowering.
   PassManager kernelPasses(&context);
-  target->buildKernelPipeline(kernelPasses);
+  target->buildKernelPipeline(kernelPasses, codegenOptions);
   if (failed(kernelPasses.run(*module)))
     return fail("lowering to target kernels failed");
   if (emit == Emit::Kernels)
@@ -600,7 +621,7 @@ int compile(const char *argv0) {
   info[LLAMAC_INFO_CACHE_ELEMENT_BYTES] =
       cacheType.getElementTypeBitWidth() / 8;
   info[LLAMAC_INFO_WEIGHTS_BYTES] = weightsBytes;
-  info[LLAMAC_INFO_REQUIRED_ISA] = target->requiredISA();
+  info[LLAMAC_INFO_REQUIRED_ISA] = target->requiredISA(codegenOptions);
   // Vector-length-specific SVE code: vscale x 128 bits.
   info[LLAMAC_INFO_VECTOR_BYTES] = target->fixedVScale() * 16;
   info[LLAMAC_INFO_DEVICE] = target->device();
@@ -782,6 +803,7 @@ int compileGraph(const char *argv0, const Target &target) {
         {!tokenizerPath.empty(), "--tokenizer"},
         {maxContext != 0, "--max-context"},
         {activationPrecision != "int8", "--activation-precision"},
+        {floatPrecision != "f32", "--float-precision"},
         {maxChunk != 256, "--max-chunk"},
         {noFusion.getValue(), "--no-fusion"}})
     if (given)
