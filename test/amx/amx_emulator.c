@@ -116,20 +116,28 @@ static void store_config(uint8_t *cfg) {
   }
 }
 
-/* dst[m].dword[n] += sum over k, i < 4 of src1[m].byte[4k + i] x
- * src2[k].byte[4n + i], each byte sign- or zero-extended. */
-static void dot_product(const uint8_t *ip, unsigned d, unsigned a, unsigned b,
-                        int signed_a, int signed_b) {
+/* The operands of a tile product (dst d, src1 a, src2 b): configured,
+ * distinct, and of shapes that agree (dwords: 4 bytes, or 2 bf16). */
+static void check_product(const uint8_t *ip, unsigned d, unsigned a,
+                          unsigned b) {
   check_tile(ip, d);
   check_tile(ip, a);
   check_tile(ip, b);
   if (d == a || d == b || a == b)
-    fail(ip, "TDPB*D with a tile register used twice");
+    fail(ip, "a tile product with a tile register used twice");
+  if (state.colsb[d] % 4 || state.colsb[a] % 4 ||
+      state.rows[a] != state.rows[d] || state.rows[b] != state.colsb[a] / 4 ||
+      state.colsb[b] != state.colsb[d])
+    fail(ip, "a tile product with tile shapes that do not agree");
+}
+
+/* dst[m].dword[n] += sum over k, i < 4 of src1[m].byte[4k + i] x
+ * src2[k].byte[4n + i], each byte sign- or zero-extended. */
+static void dot_product(const uint8_t *ip, unsigned d, unsigned a, unsigned b,
+                        int signed_a, int signed_b) {
+  check_product(ip, d, a, b);
   unsigned m_count = state.rows[d], n_count = state.colsb[d] / 4;
   unsigned k_count = state.colsb[a] / 4;
-  if (state.colsb[d] % 4 || state.colsb[a] % 4 || state.rows[a] != m_count ||
-      state.rows[b] != k_count || state.colsb[b] != state.colsb[d])
-    fail(ip, "TDPB*D with tile shapes that do not agree");
   for (unsigned m = 0; m < m_count; ++m)
     for (unsigned n = 0; n < n_count; ++n) {
       uint32_t sum;
@@ -162,16 +170,9 @@ static float bf16_value(const uint8_t *p) {
  * read and results written as zero (the SDM's DAZ, FTZ). */
 static void dot_product_bf16(const uint8_t *ip, unsigned d, unsigned a,
                              unsigned b) {
-  check_tile(ip, d);
-  check_tile(ip, a);
-  check_tile(ip, b);
-  if (d == a || d == b || a == b)
-    fail(ip, "TDPBF16PS with a tile register used twice");
+  check_product(ip, d, a, b);
   unsigned m_count = state.rows[d], n_count = state.colsb[d] / 4;
   unsigned k_count = state.colsb[a] / 4;
-  if (state.colsb[d] % 4 || state.colsb[a] % 4 || state.rows[a] != m_count ||
-      state.rows[b] != k_count || state.colsb[b] != state.colsb[d])
-    fail(ip, "TDPBF16PS with tile shapes that do not agree");
   for (unsigned m = 0; m < m_count; ++m)
     for (unsigned n = 0; n < n_count; ++n) {
       float sum;

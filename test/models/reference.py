@@ -84,6 +84,10 @@ class Llama:
         rotated = np.concatenate([-x[..., half:], x[..., :half]], axis=-1)
         return x * cos + rotated * sin
 
+    # Matrices whose prompt tiles are bf16 (see __init__); none in
+    # subclasses that load their weights otherwise.
+    bf16_tiles = frozenset()
+
     # The smallest distance, in quantization steps, from a scaled activation
     # to a rounding boundary (k + 1/2) since the last reset. Float32 kernels
     # compute activations that differ from these float64 ones by ~1e-5
