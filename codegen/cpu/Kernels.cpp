@@ -216,6 +216,24 @@ void vectorLoop(ImplicitLocOpBuilder &b, int64_t n, Lanes lanes,
       });
 }
 
+/// scf.if `condition` then `then` else `otherwise` (none when null).
+void branch(ImplicitLocOpBuilder &b, Value condition,
+            function_ref<void(ImplicitLocOpBuilder &)> then,
+            function_ref<void(ImplicitLocOpBuilder &)> otherwise) {
+  auto build = [](function_ref<void(ImplicitLocOpBuilder &)> body) {
+    return [body](OpBuilder &nested, Location loc) {
+      ImplicitLocOpBuilder inner(loc, nested);
+      if (body)
+        body(inner);
+      scf::YieldOp::create(inner);
+    };
+  };
+  if (otherwise)
+    scf::IfOp::create(b, condition, build(then), build(otherwise));
+  else
+    scf::IfOp::create(b, condition, build(then));
+}
+
 /// For each row group in [begin, end) of `groups`, `tile(b, list, t0, mt)`
 /// over the tokens: full tiles of `tileTokens` tokens, then tiles of
 /// `halfTokens` (when non-zero), then single tokens. With `pairs`
@@ -254,23 +272,6 @@ void forEachRowTile(
                     tile(b, list, t0, tileTokens);
                   });
         };
-        auto branch =
-            [&](ImplicitLocOpBuilder &b, Value condition,
-                function_ref<void(ImplicitLocOpBuilder &)> then,
-                function_ref<void(ImplicitLocOpBuilder &)> otherwise) {
-              auto build = [](function_ref<void(ImplicitLocOpBuilder &)> body) {
-                return [body](OpBuilder &nested, Location loc) {
-                  ImplicitLocOpBuilder inner(loc, nested);
-                  if (body)
-                    body(inner);
-                  scf::YieldOp::create(inner);
-                };
-              };
-              if (otherwise)
-                scf::IfOp::create(b, condition, build(then), build(otherwise));
-              else
-                scf::IfOp::create(b, condition, build(then));
-            };
         if (wholeTiles) {
           wholeTiles(b, group, fullTokens);
         } else if (!pairs) {
@@ -793,8 +794,9 @@ Kernel KernelCache::linearPacked(const WeightLayout &layout, Type biasElement,
     // The weights are rounded into scratch a chunk of 256 columns at a
     // time, once for all of the prompt's tiles. y starts as bias +
     // residual.
-    auto tileA = amx::TileType::get({16, 32}, bf16);
-    auto tileB = amx::TileType::get({16, 32}, bf16);
+    // A (16 tokens x 32 columns) and B (16 rows of pairs x 16 weight rows)
+    // are both 16 x 32 bf16.
+    auto tileAB = amx::TileType::get({16, 32}, bf16);
     auto tileC = amx::TileType::get({16, 16}, f32);
     constexpr int64_t chunkBlocks = 8;
     // The scratch as bf16 for the tile loads and as i16 bits for the
@@ -856,11 +858,11 @@ Kernel KernelCache::linearPacked(const WeightLayout &layout, Type biasElement,
                                                        ValueRange{t0, row0});
                   for (int64_t j = 0; j < blocks; ++j) {
                     Value a = amx::TileLoadOp::create(
-                        b, tileA, xb,
+                        b, tileAB, xb,
                         ValueRange{t0, arith::AddIOp::create(
                                            b, c0, index(b, 32 * j))});
                     Value weights = amx::TileLoadOp::create(
-                        b, tileB, scratch,
+                        b, tileAB, scratch,
                         ValueRange{index(b, 16 * j), index(b, 0)});
                     sums = amx::TileMulFOp::create(b, tileC, a, weights, sums);
                   }
@@ -889,20 +891,14 @@ Kernel KernelCache::linearPacked(const WeightLayout &layout, Type biasElement,
             b, amx,
             arith::CmpIOp::create(b, arith::CmpIPredicate::ult, group,
                                   index(b, rows / 16)));
-      scf::IfOp::create(
+      branch(
           b, amx,
-          [&](OpBuilder &nested, Location loc) {
-            ImplicitLocOpBuilder inner(loc, nested);
-            amxGroup(inner, group, fullTokens);
-            scf::YieldOp::create(inner);
-          },
-          [&](OpBuilder &nested, Location loc) {
-            ImplicitLocOpBuilder inner(loc, nested);
-            forEach(inner, index(inner, 0), fullTokens, index(inner, 16),
+          [&](ImplicitLocOpBuilder &b) { amxGroup(b, group, fullTokens); },
+          [&](ImplicitLocOpBuilder &b) {
+            forEach(b, index(b, 0), fullTokens, index(b, 16),
                     [&](ImplicitLocOpBuilder &b, Value t0) {
                       tile(b, {group}, t0, 16);
                     });
-            scf::YieldOp::create(inner);
           });
     };
     forEachRowTile(b, begin, end, tokens, groups, /*pairs=*/false, 16,
