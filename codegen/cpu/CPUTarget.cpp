@@ -86,6 +86,12 @@ public:
     amxBF16_ = bf16;
     return *this;
   }
+  /// AVX512-BF16 dot products (vdpbf16ps) for the float products when the
+  /// user asks for bf16 products and there is no AMX.
+  CPUTarget &bf16Dot() {
+    bf16Dot_ = true;
+    return *this;
+  }
   /// Scalable vectors (SVE, RVV): the streaming kernels are vector-length
   /// agnostic (KernelOptions::scalable); `half`: scalable f16/bf16 vectors
   /// are legal on this ISA.
@@ -106,14 +112,18 @@ public:
 
   llvm::StringRef name() const override { return name_; }
   std::string description() const override {
-    return llvm::formatv("{0} ({1}, {2}{3}-lane f32 vectors{4}{5})",
-                         description_, cpu_, scalable_ ? "vscale x " : "",
-                         vectorWidth_,
-                         int8Dot_ ? ", AVX-512 VNNI int8 dot products" : "",
-                         !amx_      ? ""
-                         : amxBF16_ ? ", AMX int8 tiles for prefill (bf16 with "
-                                      "--float-precision bf16)"
-                                    : ", AMX int8 tiles for prefill");
+    std::string extras;
+    if (int8Dot_)
+      extras += ", AVX-512 VNNI int8 dot products";
+    if (amx_)
+      extras += ", AMX int8 tiles for prefill";
+    if (amxBF16_)
+      extras += ", AMX bf16 tiles with --float-precision bf16";
+    else if (bf16Dot_)
+      extras += ", AVX-512 BF16 dot products with --float-precision bf16";
+    return llvm::formatv("{0} ({1}, {2}{3}-lane f32 vectors{4})", description_,
+                         cpu_, scalable_ ? "vscale x " : "", vectorWidth_,
+                         extras);
   }
   std::string triple() const override { return triple_; }
   std::string cpu() const override { return cpu_; }
@@ -147,6 +157,7 @@ public:
     options.scalableHalf = scalableHalf_;
     options.amx = amx_;
     options.amxBF16 = amxBF16_ && codegen.bf16FloatProducts;
+    options.bf16Dot = !amxBF16_ && bf16Dot_ && codegen.bf16FloatProducts;
     pm.addPass(createConvertLlamaToCPU(options));
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());
@@ -182,15 +193,17 @@ public:
   bool isHost() const override { return cross_.empty(); }
   unsigned fixedVScale() const override { return vscale_; }
   int64_t requiredISA(const CodegenOptions &options) const override {
-    return isa_ |
-           (amxBF16_ && options.bf16FloatProducts ? LLAMAC_ISA_AMX_BF16 : 0);
+    if (!options.bf16FloatProducts)
+      return isa_;
+    return isa_ | (amxBF16_ ? LLAMAC_ISA_AMX_BF16 : LLAMAC_ISA_AVX512_BF16);
   }
   std::string unsupported(const CodegenOptions &options) const override {
-    if (options.bf16FloatProducts && !amxBF16_)
-      return "--float-precision bf16 needs AMX bf16 tiles, which target '" +
+    if (options.bf16FloatProducts && !amxBF16_ && !bf16Dot_)
+      return "--float-precision bf16 needs AMX bf16 tiles or AVX-512 BF16, "
+             "which target '" +
              name_ +
-             "' has not (use --target cpu-amx, or cpu on a CPU with "
-             "AMX-BF16)";
+             "' has not (use --target cpu-amx or cpu-avx512-bf16, or cpu "
+             "on a CPU with either)";
     return "";
   }
   std::string setupHint() const override {
@@ -206,7 +219,8 @@ private:
   std::string name_, description_, triple_, cpu_, features_;
   int64_t vectorWidth_, vectorRegisters_;
   bool int8Dot_;
-  bool scalable_ = false, scalableHalf_ = true, amx_ = false, amxBF16_ = false;
+  bool scalable_ = false, scalableHalf_ = true, amx_ = false, amxBF16_ = false,
+       bf16Dot_ = false;
   std::string cross_, packages_;
   unsigned vscale_ = 0;
   int64_t isa_ = 0;
@@ -263,6 +277,8 @@ void llamac::cpu::registerCPUTargets(TargetRegistry &registry) {
   hostTarget.needs(hostISA);
   if (amx)
     hostTarget.amx(has("amx-bf16"));
+  if (vnni && has("avx512bf16"))
+    hostTarget.bf16Dot();
 
   if (triple.isX86()) {
     add(std::make_unique<CPUTarget>("cpu-generic", "any x86-64 CPU (SSE2)",
@@ -278,6 +294,13 @@ void llamac::cpu::registerCPUTargets(TargetRegistry &registry) {
             "cpu-avx512-vnni", "x86-64 with AVX-512 and VNNI (Ice Lake, Zen 4)",
             host, "x86-64-v4", "+avx512vnni", 16, 32, true))
         .needs(LLAMAC_ISA_AVX2 | LLAMAC_ISA_AVX512 | LLAMAC_ISA_AVX512_VNNI);
+    add(std::make_unique<CPUTarget>(
+            "cpu-avx512-bf16",
+            "x86-64 with AVX-512, VNNI and BF16 (Zen 4, Cooper Lake)", host,
+            "x86-64-v4", "+avx512vnni,+avx512bf16", 16, 32, true))
+        .needs(LLAMAC_ISA_AVX2 | LLAMAC_ISA_AVX512 | LLAMAC_ISA_AVX512_VNNI |
+               LLAMAC_ISA_AVX512_BF16)
+        .bf16Dot();
     add(std::make_unique<CPUTarget>(
             "cpu-amx", "x86-64 with AVX-512, VNNI and AMX (Sapphire Rapids)",
             host, "x86-64-v4", "+avx512vnni,+amx-tile,+amx-int8,+amx-bf16", 16,

@@ -135,10 +135,15 @@ Value loadF32(ImplicitLocOpBuilder &b, Value memref, ValueRange indices,
 /// integer operations (x86 before AVX512-BF16 has no conversion, and LLVM
 /// would call a library function per lane): the high half of bits + 0x7fff
 /// + bit 16. NaN stays a quiet NaN. Kept as i16: LLVM scalarizes vectors
-/// of bf16 where the target has no bf16 arithmetic.
-Value roundToBF16(ImplicitLocOpBuilder &b, Value value) {
+/// of bf16 where the target has no bf16 arithmetic. With `native` (the
+/// target has AVX512-BF16), LLVM's conversion instead: vcvtne2ps2bf16 rounds
+/// 32 values in one instruction.
+Value roundToBF16(ImplicitLocOpBuilder &b, Value value, bool native) {
   auto type = cast<VectorType>(value.getType());
   auto i32 = type.clone(b.getI32Type()), i16 = type.clone(b.getI16Type());
+  if (native)
+    return vector::BitCastOp::create(
+        b, i16, arith::TruncFOp::create(b, type.clone(b.getBF16Type()), value));
   auto constant = [&](int64_t v) -> Value {
     return arith::ConstantOp::create(
         b, i32, DenseElementsAttr::get(i32, b.getI32IntegerAttr(v)));
@@ -241,16 +246,16 @@ void branch(ImplicitLocOpBuilder &b, Value condition,
 /// when g is the last), nothing on odd g; the rest stays on g alone. A
 /// thread's range may start at an odd group: the even group before it, in
 /// another range, computes that pair's tiles. Decode (fewer tokens than a
-/// tile) so keeps one group per task, as without pairs. `wholeTiles(b, g,
-/// fullTokens)`, when given, computes all the full tiles of group g
-/// instead (tokens [0, fullTokens)).
+/// tile) so keeps one group per task, as without pairs. `wholeTiles(b,
+/// list, fullTokens)`, when given, computes all the full tiles of the
+/// groups in `list` instead (tokens [0, fullTokens)).
 template <typename Tile>
-void forEachRowTile(
-    ImplicitLocOpBuilder &b, Value begin, Value end, Value tokens,
-    int64_t groups, bool pairs, int64_t tileTokens, int64_t halfTokens,
-    Tile &&tile,
-    function_ref<void(ImplicitLocOpBuilder &, Value group, Value fullTokens)>
-        wholeTiles = nullptr) {
+void forEachRowTile(ImplicitLocOpBuilder &b, Value begin, Value end,
+                    Value tokens, int64_t groups, bool pairs,
+                    int64_t tileTokens, int64_t halfTokens, Tile &&tile,
+                    function_ref<void(ImplicitLocOpBuilder &,
+                                      ArrayRef<Value> groups, Value fullTokens)>
+                        wholeTiles = nullptr) {
   pairs = pairs && groups > 1;
   forEach(
       b, begin, end, index(b, 1), [&](ImplicitLocOpBuilder &b, Value group) {
@@ -267,14 +272,14 @@ void forEachRowTile(
         };
         Value fullTokens = tilesOf(b, index(b, 0), tileTokens);
         auto fullTiles = [&](ImplicitLocOpBuilder &b, ArrayRef<Value> list) {
+          if (wholeTiles)
+            return wholeTiles(b, list, fullTokens);
           forEach(b, index(b, 0), fullTokens, index(b, tileTokens),
                   [&](ImplicitLocOpBuilder &b, Value t0) {
                     tile(b, list, t0, tileTokens);
                   });
         };
-        if (wholeTiles) {
-          wholeTiles(b, group, fullTokens);
-        } else if (!pairs) {
+        if (!pairs) {
           fullTiles(b, {group});
         } else {
           Value even = arith::CmpIOp::create(
@@ -662,14 +667,16 @@ Kernel KernelCache::linearPacked(const WeightLayout &layout, Type biasElement,
   Type f32 = Float32Type::get(context), bf16 = BFloat16Type::get(context);
   std::string name = llvm::formatv(
       "linear_{0}_{1}_{2}x{3}{4}{5}", typeName(layout.memref.getElementType()),
-      tiles ? "amx" : "r16", rows, cols, hasBias ? "_bias" : "",
-      residual ? "_residual" : "");
+      !tiles             ? "r16"
+      : options_.amxBF16 ? "amx"
+                         : "bf16dot",
+      rows, cols, hasBias ? "_bias" : "", residual ? "_residual" : "");
   std::string key = llvm::formatv("{0}:{1}:{2}:{3}", name, width, tokenTile,
                                   hasBias ? typeName(biasElement) : "");
   SmallVector<Type> args = {IndexType::get(context),
                             rowsType(context, cols, f32)};
   if (tiles)
-    args.push_back(rowsType(context, cols, bf16));
+    args.push_back(rowsType(context, cols + kRoundedRowPad, bf16));
   llvm::append_range(
       args, ArrayRef<Type>{layout.memref, rowsType(context, rows, f32)});
   if (hasBias)
@@ -786,87 +793,164 @@ Kernel KernelCache::linearPacked(const WeightLayout &layout, Type biasElement,
       return;
     }
 
-    // AMX bf16: the full tiles of 16 tokens of a group of 16 whole rows are
-    // tile products of 32 columns each, accumulated in y: A = 16 tokens x
-    // 32 bf16 activations (rows of xb), B = the group's 32 columns rounded
-    // to bf16 in the pair layout the product reads (row p: the 16 rows'
-    // values of columns 2p and 2p + 1, interleaved), C = y's 16 x 16 f32.
-    // The weights are rounded into scratch a chunk of 256 columns at a
-    // time, once for all of the prompt's tiles. y starts as bias +
-    // residual.
+    // bf16 tiles (AMX, or AVX512-BF16 registers): the full tiles of 16
+    // tokens of the groups of 16 whole rows are products of 32 columns at a
+    // time, accumulated in y (which starts as bias + residual). A group's
+    // weights are rounded to bf16 into scratch a chunk of 256 columns at a
+    // time, once for all of the prompt's tiles, in the pair layout the
+    // products read: scratch row r holds the 16 rows' values of columns 2r
+    // and 2r + 1, interleaved (a block's rows are AMX's B tile).
+    constexpr int64_t chunkBlocks = 8, scratchBytes = chunkBlocks * 16 * 64;
+    // AVX512-BF16 takes two groups at a time (as the f32 prompt tiles do),
+    // so that each broadcast input feeds two vdpbf16ps.
+    bool pairs = options_.bf16Dot && groups > 1;
+    int64_t scratches = pairs ? 2 : 1;
+    // Scratch as bf16 for the products and as i16 bits for the stores (see
+    // roundToBF16), one per group of a pair.
+    Value scratchSpace = memref::AllocaOp::create(
+        b, MemRefType::get({scratches * scratchBytes}, b.getI8Type()),
+        ValueRange{}, b.getI64IntegerAttr(64));
+    auto scratchAs = [&](int64_t g, Type element) -> Value {
+      return memref::ViewOp::create(
+          b, MemRefType::get({chunkBlocks * 16, 32}, element), scratchSpace,
+          index(b, g * scratchBytes), ValueRange{});
+    };
+    SmallVector<Value> scratch, scratchBits;
+    for (int64_t g = 0; g < scratches; ++g) {
+      scratch.push_back(scratchAs(g, bf16));
+      scratchBits.push_back(scratchAs(g, b.getI16Type()));
+    }
+    // AMX: tokens [t0, t0 + 16) x the 16 rows from row0 += columns [c0, c0 +
+    // 32 blocks): C from y, A = 16 tokens x 32 bf16 of xb, B = scratch,
+    // one tile product per block.
     // A (16 tokens x 32 columns) and B (16 rows of pairs x 16 weight rows)
     // are both 16 x 32 bf16.
     auto tileAB = amx::TileType::get({16, 32}, bf16);
     auto tileC = amx::TileType::get({16, 16}, f32);
-    constexpr int64_t chunkBlocks = 8;
-    // The scratch as bf16 for the tile loads and as i16 bits for the
-    // stores (see roundToBF16).
-    Value scratchBytes = memref::AllocaOp::create(
-        b, MemRefType::get({chunkBlocks * 16 * 64}, b.getI8Type()),
-        ValueRange{}, b.getI64IntegerAttr(64));
-    auto scratchAs = [&](Type element) -> Value {
-      return memref::ViewOp::create(
-          b, MemRefType::get({chunkBlocks * 16, 32}, element), scratchBytes,
-          index(b, 0), ValueRange{});
+    auto amxTile = [&](ImplicitLocOpBuilder &b, Value t0, Value row0, Value c0,
+                       int64_t blocks) {
+      Value sums = amx::TileLoadOp::create(b, tileC, y, ValueRange{t0, row0});
+      for (int64_t j = 0; j < blocks; ++j) {
+        Value a = amx::TileLoadOp::create(
+            b, tileAB, xb,
+            ValueRange{t0, arith::AddIOp::create(b, c0, index(b, 32 * j))});
+        Value weights = amx::TileLoadOp::create(
+            b, tileAB, scratch[0], ValueRange{index(b, 16 * j), index(b, 0)});
+        sums = amx::TileMulFOp::create(b, tileC, a, weights, sums);
+      }
+      amx::TileStoreOp::create(b, y, ValueRange{t0, row0}, sums);
     };
-    Value scratch = scratchAs(bf16), scratchBits = scratchAs(b.getI16Type());
-    auto amxGroup = [&](ImplicitLocOpBuilder &b, Value group,
-                        Value fullTokens) {
-      Value row0 = arith::MulIOp::create(b, group, index(b, 16));
-      Value base = arith::MulIOp::create(b, group, index(b, 16 * cols));
+    // AVX512-BF16: tokens [t0, t0 + mt) x the groups' rows, a token's 16
+    // sums of a group in a register; per scratch row, the token's pair of
+    // inputs broadcast to every 32-bit lane, one vdpbf16ps per group.
+    StringAttr dpbf16ps = b.getStringAttr("llvm.x86.avx512bf16.dpbf16ps.512");
+    auto v16f = VectorType::get({16}, f32), v32b = VectorType::get({32}, bf16);
+    auto dotTile = [&](ImplicitLocOpBuilder &b, Value t0, int64_t mt,
+                       ArrayRef<Value> row0, Value c0, int64_t blocks) {
+      int64_t ng = row0.size();
+      SmallVector<Value> tokenIndex, acc;
+      for (int64_t i = 0; i < mt; ++i) {
+        tokenIndex.push_back(arith::AddIOp::create(b, t0, index(b, i)));
+        for (int64_t g = 0; g < ng; ++g)
+          acc.push_back(loadF32(b, y, {tokenIndex[i], row0[g]}, 16));
+      }
+      acc = forAccumulate(
+          b, index(b, 0), index(b, 16 * blocks), index(b, 1), acc,
+          [&](ImplicitLocOpBuilder &b, Value r, ValueRange carried) {
+            SmallVector<Value> weights;
+            for (int64_t g = 0; g < ng; ++g)
+              weights.push_back(vector::LoadOp::create(
+                  b, v32b, scratch[g], ValueRange{r, index(b, 0)}));
+            Value k = arith::AddIOp::create(
+                b, c0, arith::MulIOp::create(b, r, index(b, 2)));
+            SmallVector<Value> next;
+            for (int64_t i = 0; i < mt; ++i) {
+              Value pair =
+                  vector::LoadOp::create(b, VectorType::get({2}, bf16), xb,
+                                         ValueRange{tokenIndex[i], k});
+              Value word = vector::ExtractOp::create(
+                  b,
+                  vector::BitCastOp::create(
+                      b, VectorType::get({1}, b.getI32Type()), pair),
+                  ArrayRef<int64_t>{0});
+              Value inputs = vector::BitCastOp::create(
+                  b, v32b,
+                  vector::BroadcastOp::create(
+                      b, VectorType::get({16}, b.getI32Type()), word));
+              for (int64_t g = 0; g < ng; ++g)
+                next.push_back(
+                    LLVM::CallIntrinsicOp::create(
+                        b, v16f, dpbf16ps,
+                        ValueRange{carried[i * ng + g], inputs, weights[g]})
+                        .getResult(0));
+            }
+            return next;
+          });
+      for (int64_t i = 0; i < mt; ++i)
+        for (int64_t g = 0; g < ng; ++g)
+          storeF32(b, acc[i * ng + g], y, {tokenIndex[i], row0[g]});
+    };
+    // The full tiles of `list`, groups of whole rows.
+    auto bf16Groups = [&](ImplicitLocOpBuilder &b, ArrayRef<Value> list,
+                          Value fullTokens) {
+      int64_t ng = list.size();
+      SmallVector<Value> row0, base;
+      for (Value group : list) {
+        row0.push_back(arith::MulIOp::create(b, group, index(b, 16)));
+        base.push_back(arith::MulIOp::create(b, group, index(b, 16 * cols)));
+      }
       forEach(b, index(b, 0), fullTokens, index(b, 1),
               [&](ImplicitLocOpBuilder &b, Value t) {
-                Value start =
-                    bias ? loadF32(b, bias, {row0}, 16) : zeroVector(b, 16);
-                if (addend)
-                  start = arith::AddFOp::create(
-                      b, start, loadF32(b, addend, {t, row0}, 16));
-                storeF32(b, start, y, {t, row0});
+                for (Value first : row0) {
+                  Value start =
+                      bias ? loadF32(b, bias, {first}, 16) : zeroVector(b, 16);
+                  if (addend)
+                    start = arith::AddFOp::create(
+                        b, start, loadF32(b, addend, {t, first}, 16));
+                  storeF32(b, start, y, {t, first});
+                }
               });
       // Columns [c0, c0 + 32 blocks).
       auto chunk = [&](ImplicitLocOpBuilder &b, Value c0, int64_t blocks) {
-        // Scratch row r: columns c0 + 2r and c0 + 2r + 1 (block r / 16).
-        forEach(b, index(b, 0), index(b, 16 * blocks), index(b, 1),
-                [&](ImplicitLocOpBuilder &b, Value r) {
-                  Value k = arith::AddIOp::create(
-                      b, c0, arith::MulIOp::create(b, r, index(b, 2)));
-                  Value offset = arith::AddIOp::create(
-                      b, base, arith::MulIOp::create(b, k, index(b, 16)));
-                  Value next = arith::AddIOp::create(b, offset, index(b, 16));
-                  Value pairs;
-                  if (layout.memref.getElementType().isBF16()) {
-                    // Already bf16: their bits interleaved as they are.
-                    auto load = [&](Value at) -> Value {
-                      return vector::BitCastOp::create(
-                          b, VectorType::get({16}, b.getI16Type()),
-                          vector::LoadOp::create(b, VectorType::get({16}, bf16),
-                                                 w, at));
-                    };
-                    pairs = vector::InterleaveOp::create(b, load(offset),
-                                                         load(next));
-                  } else {
-                    pairs = roundToBF16(b, vector::InterleaveOp::create(
-                                               b, loadF32(b, w, {offset}, 16),
-                                               loadF32(b, w, {next}, 16)));
-                  }
-                  vector::StoreOp::create(b, pairs, scratchBits,
-                                          ValueRange{r, index(b, 0)});
-                });
+        for (int64_t g = 0; g < ng; ++g)
+          forEach(b, index(b, 0), index(b, 16 * blocks), index(b, 1),
+                  [&](ImplicitLocOpBuilder &b, Value r) {
+                    Value k = arith::AddIOp::create(
+                        b, c0, arith::MulIOp::create(b, r, index(b, 2)));
+                    Value offset = arith::AddIOp::create(
+                        b, base[g], arith::MulIOp::create(b, k, index(b, 16)));
+                    Value next = arith::AddIOp::create(b, offset, index(b, 16));
+                    Value pairs;
+                    if (layout.memref.getElementType().isBF16()) {
+                      // Already bf16: their bits interleaved as they are.
+                      auto load = [&](Value at) -> Value {
+                        return vector::BitCastOp::create(
+                            b, VectorType::get({16}, b.getI16Type()),
+                            vector::LoadOp::create(
+                                b, VectorType::get({16}, bf16), w, at));
+                      };
+                      pairs = vector::InterleaveOp::create(b, load(offset),
+                                                           load(next));
+                    } else {
+                      pairs = roundToBF16(b,
+                                          vector::InterleaveOp::create(
+                                              b, loadF32(b, w, {offset}, 16),
+                                              loadF32(b, w, {next}, 16)),
+                                          options_.bf16Dot);
+                    }
+                    vector::StoreOp::create(b, pairs, scratchBits[g],
+                                            ValueRange{r, index(b, 0)});
+                  });
         forEach(b, index(b, 0), fullTokens, index(b, 16),
                 [&](ImplicitLocOpBuilder &b, Value t0) {
-                  Value sums = amx::TileLoadOp::create(b, tileC, y,
-                                                       ValueRange{t0, row0});
-                  for (int64_t j = 0; j < blocks; ++j) {
-                    Value a = amx::TileLoadOp::create(
-                        b, tileAB, xb,
-                        ValueRange{t0, arith::AddIOp::create(
-                                           b, c0, index(b, 32 * j))});
-                    Value weights = amx::TileLoadOp::create(
-                        b, tileAB, scratch,
-                        ValueRange{index(b, 16 * j), index(b, 0)});
-                    sums = amx::TileMulFOp::create(b, tileC, a, weights, sums);
-                  }
-                  amx::TileStoreOp::create(b, y, ValueRange{t0, row0}, sums);
+                  if (options_.amxBF16)
+                    return amxTile(b, t0, row0[0], c0, blocks);
+                  // 16 accumulators: 16 tokens x 1 group or 8 x 2.
+                  for (int64_t sub = 0; sub < ng; ++sub)
+                    dotTile(
+                        b,
+                        arith::AddIOp::create(b, t0, index(b, sub * 16 / ng)),
+                        16 / ng, row0, c0, blocks);
                 });
       };
       int64_t chunkCols = 32 * chunkBlocks;
@@ -879,37 +963,50 @@ Kernel KernelCache::linearPacked(const WeightLayout &layout, Type biasElement,
       if (cols % chunkCols)
         chunk(b, index(b, wholeChunks), cols % chunkCols / 32);
     };
-    // The groups of whole rows on tiles; the last, partial one (rows not a
-    // multiple of 16) in f32 register tiles of 16 tokens.
-    auto wholeTiles = [&](ImplicitLocOpBuilder &b, Value group,
+    // The groups of whole rows on bf16 tiles; the last, partial one (rows
+    // not a multiple of 16) in f32 register tiles of 16 tokens.
+    auto wholeTiles = [&](ImplicitLocOpBuilder &b, ArrayRef<Value> list,
                           Value fullTokens) {
+      auto f32Tiles = [&](ImplicitLocOpBuilder &b, Value group) {
+        forEach(b, index(b, 0), fullTokens, index(b, 16),
+                [&](ImplicitLocOpBuilder &b, Value t0) {
+                  tile(b, {group}, t0, 16);
+                });
+      };
       // Not for decode: no tile, no rounding of the weights.
-      Value amx = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, fullTokens,
+      Value any = arith::CmpIOp::create(b, arith::CmpIPredicate::ne, fullTokens,
                                         index(b, 0));
-      if (rows % 16)
-        amx = arith::AndIOp::create(
-            b, amx,
-            arith::CmpIOp::create(b, arith::CmpIPredicate::ult, group,
-                                  index(b, rows / 16)));
       branch(
-          b, amx,
-          [&](ImplicitLocOpBuilder &b) { amxGroup(b, group, fullTokens); },
+          b, any,
           [&](ImplicitLocOpBuilder &b) {
-            forEach(b, index(b, 0), fullTokens, index(b, 16),
-                    [&](ImplicitLocOpBuilder &b, Value t0) {
-                      tile(b, {group}, t0, 16);
-                    });
-          });
+            if (rows % 16 == 0)
+              return bf16Groups(b, list, fullTokens);
+            // Only the last group of the list can be the partial one.
+            Value whole = arith::CmpIOp::create(
+                b, arith::CmpIPredicate::ult, list.back(), index(b, rows / 16));
+            branch(
+                b, whole,
+                [&](ImplicitLocOpBuilder &b) {
+                  bf16Groups(b, list, fullTokens);
+                },
+                [&](ImplicitLocOpBuilder &b) {
+                  if (list.size() == 2)
+                    bf16Groups(b, list.front(), fullTokens);
+                  f32Tiles(b, list.back());
+                });
+          },
+          nullptr);
     };
-    forEachRowTile(b, begin, end, tokens, groups, /*pairs=*/false, 16,
-                   options_.tokenTile, tile, wholeTiles);
+    forEachRowTile(b, begin, end, tokens, groups, pairs, 16, options_.tokenTile,
+                   tile, wholeTiles);
   };
   return {getOrCreate(name, key, args, body), 0, groups};
 }
 
 bool KernelCache::bf16Tiles(const WeightLayout &layout) const {
-  return options_.amxBF16 && layout.format == WeightFormat::Dense &&
-         layout.cols % 32 == 0 && layout.rows >= 16;
+  return (options_.amxBF16 || options_.bf16Dot) &&
+         layout.format == WeightFormat::Dense && layout.cols % 32 == 0 &&
+         layout.rows >= 16;
 }
 
 Kernel KernelCache::roundRowsToBF16(int64_t features) {
@@ -920,7 +1017,8 @@ Kernel KernelCache::roundRowsToBF16(int64_t features) {
   SmallVector<Type> args = {
       IndexType::get(context),
       rowsType(context, features, Float32Type::get(context)),
-      rowsType(context, features, IntegerType::get(context, 16))};
+      rowsType(context, features + kRoundedRowPad,
+               IntegerType::get(context, 16))};
   auto body = [&](ImplicitLocOpBuilder &b, Value begin, Value end,
                   ValueRange a) {
     Value x = a[1], y = a[2];
@@ -928,7 +1026,8 @@ Kernel KernelCache::roundRowsToBF16(int64_t features) {
       vectorLoop(b, features, width,
                  [&](ImplicitLocOpBuilder &b, Value i, Value laneMask) {
                    Value bits =
-                       roundToBF16(b, loadF32(b, x, {t, i}, width, laneMask));
+                       roundToBF16(b, loadF32(b, x, {t, i}, width, laneMask),
+                                   options_.bf16Dot);
                    if (laneMask)
                      vector::MaskedStoreOp::create(b, y, ValueRange{t, i},
                                                    laneMask, bits);

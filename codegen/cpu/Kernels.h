@@ -61,6 +61,10 @@ struct KernelOptions {
   /// groups of 16 whole rows when K is a multiple of 32; fewer tokens, the
   /// last partial group and other K keep the f32 register tiles.
   bool amxBF16 = false;
+  /// The same products without AMX, on AVX512-BF16 (`vdpbf16ps`): the
+  /// tiles of 16 tokens x 16 rows in 16 accumulator registers, each
+  /// instruction taking a pair of columns (as amxBF16, amxBF16 first).
+  bool bf16Dot = false;
 };
 
 /// How a weight matrix is stored: plain floats (the memref's element type),
@@ -114,20 +118,29 @@ public:
   /// vector lanes. With 16-lane vectors, tiles of 2 x tokenTile prompt
   /// tokens take two groups at once (even tasks compute their group and
   /// the next), the rest of the tokens one group per task. Task args: (rows, x,
-  /// [xb,] w: memref<(16*groups*K) x T>, y [, bias][, residual]); xb, the
+  /// [xb: memref<?x(K+kRoundedRowPad)xbf16>,] w: memref<(16*groups*K) x
+  /// T>, y [, bias][, residual]); xb, the
   /// rows of x rounded to bf16 (roundRowsToBF16), where bf16Tiles(weight): full
   /// tiles of 16 tokens of the whole groups are then AMX bf16 tile
   /// products, accumulated in y.
   Kernel linearPacked(const WeightLayout &weight, mlir::Type biasElement,
                       bool residual = false);
 
-  /// Whether linearPacked of `weight` takes AMX bf16 tiles (and xb): with
-  /// KernelOptions::amxBF16, K a multiple of 32 and at least 16 rows.
+  /// The rows of xb are this many bf16 longer than K, so that a tile's 16
+  /// rows do not fall in one L1 set when K x 2 bytes is a multiple of 4 KB
+  /// (as in most models: TinyLlama's 2048 columns put 16 rows in an L1
+  /// set of 12 ways, and the bf16 products ran slower than f32).
+  static constexpr int64_t kRoundedRowPad = 32;
+
+  /// Whether linearPacked of `weight` takes bf16 tiles (and xb): with
+  /// KernelOptions::amxBF16 or bf16Dot, K a multiple of 32 and at least 16
+  /// rows.
   bool bf16Tiles(const WeightLayout &weight) const;
 
   /// y[t, :] = the bits of x[t, :] rounded to bf16 (to nearest even), the
   /// activations of the bf16 tile products, which read y as bf16.
-  /// Task args: (rows, x: memref<?xKxf32>, y: memref<?xKxi16>).
+  /// Task args: (rows, x: memref<?xKxf32>,
+  /// y: memref<?x(K+kRoundedRowPad)xi16>); the padding is not written.
   Kernel roundRowsToBF16(int64_t features);
 
   /// y[t, :] = table[tokens[t], :], rows decoded as they are read.

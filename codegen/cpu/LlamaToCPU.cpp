@@ -567,7 +567,8 @@ LogicalResult ForwardLowering::planProduct(const Product &product,
                    [&](Value weight) { return bf16Tiles(weight); })) {
     auto [it, inserted] = rounded_.try_emplace(key, MaterializedInput{});
     if (inserted)
-      it->second.id = plan_.add(perToken, rows * features * 2, step);
+      it->second.id = plan_.add(
+          perToken, rows * (features + KernelCache::kRoundedRowPad) * 2, step);
     plan_.use(it->second.id, step);
   }
   return success();
@@ -651,7 +652,8 @@ void ForwardLowering::emitProduct(const Product &product) {
     if (!r.view) {
       Value source = floatInput();
       r.view =
-          arenaView(r.id, tokenCount_, staticRows, features, b_.getBF16Type());
+          arenaView(r.id, tokenCount_, staticRows,
+                    features + KernelCache::kRoundedRowPad, b_.getBF16Type());
       // Only the tiles of 16 tokens read it.
       auto prompt = scf::IfOp::create(
           b_,
@@ -662,7 +664,8 @@ void ForwardLowering::emitProduct(const Product &product) {
       b_.setInsertionPoint(prompt.thenBlock()->getTerminator());
       // Written as i16 bits (see roundRowsToBF16), read as bf16.
       Value bits =
-          arenaView(r.id, tokenCount_, staticRows, features, b_.getI16Type());
+          arenaView(r.id, tokenCount_, staticRows,
+                    features + KernelCache::kRoundedRowPad, b_.getI16Type());
       call(kernels_.roundRowsToBF16(features), rows, {rows, source, bits});
     }
     return r.view;
@@ -886,6 +889,7 @@ struct ConvertLlamaToCPUPass
     options.scalableHalf = scalableHalf;
     options.amx = amx;
     options.amxBF16 = amxBF16;
+    options.bf16Dot = bf16Dot;
     if (options.vectorWidth < 1 || options.tokenTile < 1 ||
         options.rowTile < 1) {
       module.emitError("convert-llama-to-cpu: tile sizes must be positive");

@@ -70,7 +70,10 @@ def ConvertLlamaToCPU : Pass<"convert-llama-to-cpu", "mlir::ModuleOp"> {
     Option<"amxBF16", "amx-bf16", "bool", /*default=*/"false",
            "Float (packed r16) products of 16 tokens or more use AMX bf16 "
            "tiles (amx.tile_mulf): activations and weights rounded to bf16, "
-           "sums in f32; fewer tokens keep the f32 register tiles">
+           "sums in f32; fewer tokens keep the f32 register tiles">,
+    Option<"bf16Dot", "bf16-dot", "bool", /*default=*/"false",
+           "The same bf16 products without AMX, in AVX512-BF16 register "
+           "tiles (vdpbf16ps); amx-bf16 takes precedence">
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect", "::mlir::func::FuncDialect",

@@ -273,6 +273,8 @@ std::string missing_isa(int64_t isa, int64_t vector_bytes) {
          "AVX-512 (F, BW, DQ, VL)");
   if (isa & LLAMAC_ISA_AVX512_VNNI)
     need(__builtin_cpu_supports("avx512vnni"), "AVX-512 VNNI");
+  if (isa & LLAMAC_ISA_AVX512_BF16)
+    need(__builtin_cpu_supports("avx512bf16"), "AVX-512 BF16");
 #if defined(__x86_64__)
   if (isa & (LLAMAC_ISA_AMX_INT8 | LLAMAC_ISA_AMX_BF16)) {
     // CPUID.(7,0):EDX bit 24 AMX-TILE, bit 25 AMX-INT8, bit 22 AMX-BF16.
@@ -317,7 +319,7 @@ std::string missing_isa(int64_t isa, int64_t vector_bytes) {
          "the V vector extension");
 #endif
   (void)vector_bytes;
-  if (missing.empty() && (isa & ~int64_t(127)))
+  if (missing.empty() && (isa & ~int64_t(255)))
     missing = "instruction set extensions this runtime does not know";
   if (missing.empty())
     return "";

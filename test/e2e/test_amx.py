@@ -44,10 +44,13 @@ pytestmark = pytest.mark.skipif(
            "the unsanitized build runs these tests")
 
 
-def host_has_amx():
+def host_flags():
     with open("/proc/cpuinfo") as f:
-        flags = next((line for line in f if line.startswith("flags")), "")
-    return {"amx_tile", "amx_int8"} <= set(flags.split())
+        return set(next((line for line in f if line.startswith("flags")), "").split())
+
+
+def host_has_amx():
+    return {"amx_tile", "amx_int8"} <= host_flags()
 
 
 def emulated(extra_env=None):
@@ -277,12 +280,14 @@ def assert_refused(exe, needs):
     assert "Illegal instruction" not in result.stderr
 
 
-# --float-precision bf16: the float products of prompts on AMX bf16 tiles
-# (make_llama flags). f16 with q/k/v biases and gate/up of 72 rows (4 whole
-# groups on tiles, 8 rows in f32), the down projection's K = 72 not a
-# multiple of 32 (f32); bf16, tied, the down projection's K = 320 (a whole
-# chunk of 8 blocks and 2 more); f32 with hidden 80 (K = 80: only the down
-# projection, K = 96, on tiles).
+# --float-precision bf16: the float products of prompts on bf16 tiles, AMX
+# (cpu-amx, under the emulator) or AVX512-BF16 registers (cpu-avx512-bf16,
+# natively where the CPU has it); make_llama flags. f16 with q/k/v biases and
+# gate/up of 72 rows (4 whole groups on tiles, 8 rows in f32), the down
+# projection's K = 72 not a multiple of 32 (f32); bf16, tied, the down
+# projection's K = 320 (a whole chunk of 8 blocks and 2 more); f32 with
+# hidden 80 (K = 80: only the down projection, K = 96, on tiles; 5 groups,
+# an odd count for the AVX512-BF16 pairs of groups).
 FLOAT_MODELS = {
     "f16": ["--dtype", "f16", "--hidden", "96", "--intermediate", "72", "--heads", "6",
             "--kv-heads", "2", "--vocab", "300", "--attention-bias"],
@@ -291,6 +296,7 @@ FLOAT_MODELS = {
     "f32": ["--dtype", "f32", "--hidden", "80", "--intermediate", "96", "--heads", "5",
             "--kv-heads", "1", "--vocab", "300"],
 }
+BF16_TARGETS = ["cpu-amx", "cpu-avx512-bf16"]
 
 
 @pytest.fixture(scope="module", params=sorted(FLOAT_MODELS))
@@ -301,16 +307,23 @@ def float_model(request, tmp_path_factory):
     return {"hf": hf, "path": hf, "dir": directory, "compile_args": []}
 
 
-def compile_bf16(llamac, model, *extra):
-    exe = str(model["dir"] / ("bf16-tiles" + "".join(extra).replace("-", "_")))
-    run([llamac, "compile", model["hf"], "-o", exe, "--quiet", "--target", "cpu-amx",
+@pytest.fixture(params=BF16_TARGETS)
+def bf16_target(request, emulator):
+    if request.param == "cpu-avx512-bf16" and "avx512_bf16" not in host_flags():
+        pytest.skip("this CPU has no AVX512-BF16 (and the emulator runs AMX only)")
+    return request.param
+
+
+def compile_bf16(llamac, model, target, *extra):
+    exe = str(model["dir"] / (target + "-bf16" + "".join(extra).replace("-", "_")))
+    run([llamac, "compile", model["hf"], "-o", exe, "--quiet", "--target", target,
          "--float-precision", "bf16", "--max-context", "128"] + list(extra))
     return exe
 
 
 def tile_products(reference_model, tokens):
-    """Tile products a prompt of `tokens` takes: per product whose K is a
-    multiple of 32, (whole groups of 16 rows) x (blocks of 32) per tile of
+    """AMX tile products a prompt of `tokens` takes: per product whose K is
+    a multiple of 32, (whole groups of 16 rows) x (blocks of 32) per tile of
     16 tokens, in every layer (the output layer computes the last token
     only)."""
     count = 0
@@ -320,13 +333,14 @@ def tile_products(reference_model, tokens):
     return count * (tokens // 16)
 
 
-def test_bf16_tiles_match_reference(llamac, emulator, float_model):
-    exe = compile_bf16(llamac, float_model)
+def test_bf16_tiles_match_reference(llamac, float_model, bf16_target):
+    exe = compile_bf16(llamac, float_model, bf16_target)
     prompt = prompt_for(VOCAB)
     ids, logits, products = run_emulated(exe, prompt, STEPS)
 
     exact = reference.Llama(float_model["hf"])
-    assert products == tile_products(exact, PROMPT_LENGTH)
+    if bf16_target == "cpu-amx":
+        assert products == tile_products(exact, PROMPT_LENGTH)
     # The numpy reference with the same tiles in bf16: the first 32 tokens
     # x the whole groups of rows of every layer's product whose K is a
     # multiple of 32.
@@ -343,15 +357,16 @@ def test_bf16_tiles_match_reference(llamac, emulator, float_model):
     assert np.all(np.isfinite(logits))
 
 
-def test_bf16_tiles_with_and_without_fusion(llamac, emulator, float_model):
+def test_bf16_tiles_with_and_without_fusion(llamac, float_model, bf16_target):
     prompt = prompt_for(VOCAB)
-    _, fused, _ = run_emulated(compile_bf16(llamac, float_model), prompt, 2)
-    _, unfused, _ = run_emulated(compile_bf16(llamac, float_model, "--no-fusion"), prompt, 2)
+    _, fused, _ = run_emulated(compile_bf16(llamac, float_model, bf16_target), prompt, 2)
+    _, unfused, _ = run_emulated(
+        compile_bf16(llamac, float_model, bf16_target, "--no-fusion"), prompt, 2)
     assert np.abs(fused - unfused).max() <= 1e-6 * np.abs(unfused).max()
 
 
-def test_bf16_decode_runs_no_tile_product(llamac, emulator, float_model):
-    exe = compile_bf16(llamac, float_model)
+def test_bf16_decode_runs_no_tile(llamac, float_model, bf16_target):
+    exe = compile_bf16(llamac, float_model, bf16_target)
     prompt = prompt_for(VOCAB)[:15]
     ids, logits, products = run_emulated(exe, prompt, 3)
     assert products == 0
@@ -361,12 +376,14 @@ def test_bf16_decode_runs_no_tile_product(llamac, emulator, float_model):
     assert np.abs(logits - expected).max() <= TOLERANCE * np.abs(expected).max()
 
 
-def test_bf16_code_holds_tile_product(llamac, float_model):
-    listing = run([OBJDUMP, "-d", "--no-show-raw-insn", compile_bf16(llamac, float_model)]).stdout
-    assert re.search(r"\btdpbf16ps\b", listing)
+def test_bf16_code_holds_products(llamac, float_model):
+    for target, instruction in (("cpu-amx", "tdpbf16ps"), ("cpu-avx512-bf16", "vdpbf16ps")):
+        listing = run([OBJDUMP, "-d", "--no-show-raw-insn",
+                       compile_bf16(llamac, float_model, target)]).stdout
+        assert re.search(rf"\b{instruction}\b", listing), target
 
 
-def test_bf16_needs_amx_bf16(llamac, float_model, tmp_path):
+def test_bf16_needs_bf16_products(llamac, float_model, tmp_path):
     out = str(tmp_path / "x")
     for target in ("cpu-avx512-vnni", "cpu-avx2"):
         result = subprocess.run([llamac, "compile", float_model["hf"], "-o", out, "--target",
@@ -378,7 +395,8 @@ def test_bf16_needs_amx_bf16(llamac, float_model, tmp_path):
                              "--float-precision", "f8"], capture_output=True, text=True)
     assert result.returncode != 0 and "'f8' is not f32 or bf16" in result.stderr
     assert not os.path.exists(out)
-    if host_has_amx():
-        return
     # On a CPU without AMX and no emulator, the executable says what it needs.
-    assert_refused(compile_bf16(llamac, float_model), "AMX-TILE and AMX-BF16")
+    if not host_has_amx():
+        assert_refused(compile_bf16(llamac, float_model, "cpu-amx"), "AMX-TILE and AMX-BF16")
+    if "avx512_bf16" not in host_flags():
+        assert_refused(compile_bf16(llamac, float_model, "cpu-avx512-bf16"), "AVX-512 BF16")

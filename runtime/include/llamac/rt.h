@@ -107,6 +107,7 @@ enum {
   LLAMAC_ISA_RVV = 16,
   LLAMAC_ISA_AMX_INT8 = 32, /* AMX-TILE + AMX-INT8, and the kernel's leave */
   LLAMAC_ISA_AMX_BF16 = 64, /* AMX-TILE + AMX-BF16, and the kernel's leave */
+  LLAMAC_ISA_AVX512_BF16 = 128,
 };
 extern const int64_t llamac_model_info[LLAMAC_INFO_COUNT];
 

@@ -1,6 +1,7 @@
 // RUN: llamac-opt %s --llama-pack-weights="packing=r16 dense=true" --llama-layout-weights --convert-llama-to-cpu="vector-width=16 amx=true amx-bf16=true" --canonicalize --cse | FileCheck %s
 // RUN: llamac-opt %s --llama-pack-weights="packing=r16 dense=true" --llama-layout-weights --convert-llama-to-cpu="vector-width=16 amx=true amx-bf16=true" --canonicalize --cse --convert-vector-to-llvm=enable-amx | FileCheck %s --check-prefix=LLVM
 // RUN: llamac-opt %s --llama-pack-weights="packing=r16 dense=true" --llama-layout-weights --convert-llama-to-cpu="vector-width=16 amx=true" --canonicalize --cse | FileCheck %s --check-prefix=OFF
+// RUN: llamac-opt %s --llama-pack-weights="packing=r16 dense=true" --llama-layout-weights --convert-llama-to-cpu="vector-width=16 bf16-dot=true" --canonicalize --cse | FileCheck %s --check-prefix=DOT
 
 // With amx-bf16, a float product (weights packed r16) takes its tokens 16
 // at a time in AMX bf16 tile products: the input rounded to bf16 once (only
@@ -13,14 +14,14 @@
 // The rounded input: computed when the call has 16 tokens or more, shared
 // by the products of the same input.
 // CHECK-LABEL: func.func @llamac_forward(
-// CHECK: %[[XB:.+]] = memref.view %[[ARENA:.+]][%[[AT:.+]]][%[[ROWS:.+]]] : memref<?xi8> to memref<?x64xbf16>
+// CHECK: %[[XB:.+]] = memref.view %[[ARENA:.+]][%[[AT:.+]]][%[[ROWS:.+]]] : memref<?xi8> to memref<?x96xbf16>
 // CHECK-NEXT: %[[MANY:.+]] = arith.cmpi uge, %[[ROWS]], %c16 : index
 // CHECK-NEXT: scf.if %[[MANY]] {
 // The same bytes as i16 bits for the rounding kernel's stores.
-// CHECK-NEXT: %[[BITS:.+]] = memref.view %[[ARENA]][%[[AT]]][%[[ROWS]]] : memref<?xi8> to memref<?x64xi16>
-// CHECK-NEXT: lrt.parallel_for %{{.+}}, %[[ROWS]] tasks @round_bf16_64(%[[ROWS]], %[[X:[^,]+]], %[[BITS]]) : !llvm.ptr, index, memref<?x64xf32>, memref<?x64xi16>
+// CHECK-NEXT: %[[BITS:.+]] = memref.view %[[ARENA]][%[[AT]]][%[[ROWS]]] : memref<?xi8> to memref<?x96xi16>
+// CHECK-NEXT: lrt.parallel_for %{{.+}}, %[[ROWS]] tasks @round_bf16_64(%[[ROWS]], %[[X:[^,]+]], %[[BITS]]) : !llvm.ptr, index, memref<?x64xf32>, memref<?x96xi16>
 // CHECK-NEXT: }
-// CHECK-NEXT: lrt.parallel_for %{{.+}}, %c4 tasks @linear_f16_amx_64x64(%[[ROWS]], %[[X]], %[[XB]], %{{.+}}, %{{.+}}) : {{.+}}, memref<?x64xf32>, memref<?x64xbf16>, memref<4096xf16>, memref<?x64xf32>
+// CHECK-NEXT: lrt.parallel_for %{{.+}}, %c4 tasks @linear_f16_amx_64x64(%[[ROWS]], %[[X]], %[[XB]], %{{.+}}, %{{.+}}) : {{.+}}, memref<?x64xf32>, memref<?x96xbf16>, memref<4096xf16>, memref<?x64xf32>
 // CHECK-NOT: round_bf16_64
 // CHECK: tasks @linear_bf16_amx_32x64(%[[ROWS]], %[[X]], %[[XB]],
 // CHECK-NOT: round_bf16_64
@@ -50,10 +51,10 @@
 // CHECK: vector.store %{{.+}}, %{{.+}}[%[[R]], %c0] : memref<128x32xi16>, vector<32xi16>
 // CHECK: scf.for %[[T0:.+]] = %c0 to %{{.+}} step %c16 {
 // CHECK-NEXT: %[[C:.+]] = amx.tile_load %{{.+}}[%[[T0]], %[[G:.+]]] : memref<?x64xf32> into !amx.tile<16x16xf32>
-// CHECK-NEXT: %[[A0:.+]] = amx.tile_load %{{.+}}[%[[T0]], %c0] : memref<?x64xbf16> into !amx.tile<16x32xbf16>
+// CHECK-NEXT: %[[A0:.+]] = amx.tile_load %{{.+}}[%[[T0]], %c0] : memref<?x96xbf16> into !amx.tile<16x32xbf16>
 // CHECK-NEXT: %[[B0:.+]] = amx.tile_load %{{.+}}[%c0, %c0] : memref<128x32xbf16> into !amx.tile<16x32xbf16>
 // CHECK-NEXT: %[[C0:.+]] = amx.tile_mulf %[[A0]], %[[B0]], %[[C]] : !amx.tile<16x32xbf16>, !amx.tile<16x32xbf16>, !amx.tile<16x16xf32>
-// CHECK-NEXT: %[[A1:.+]] = amx.tile_load %{{.+}}[%[[T0]], %c32] : memref<?x64xbf16> into !amx.tile<16x32xbf16>
+// CHECK-NEXT: %[[A1:.+]] = amx.tile_load %{{.+}}[%[[T0]], %c32] : memref<?x96xbf16> into !amx.tile<16x32xbf16>
 // CHECK-NEXT: %[[B1:.+]] = amx.tile_load %{{.+}}[%c16, %c0] : memref<128x32xbf16> into !amx.tile<16x32xbf16>
 // CHECK-NEXT: %[[C1:.+]] = amx.tile_mulf %[[A1]], %[[B1]], %[[C0]] :
 // CHECK-NEXT: amx.tile_store %{{.+}}[%[[T0]], %[[G]]], %[[C1]] : memref<?x64xf32>, !amx.tile<16x16xf32>
@@ -65,7 +66,7 @@
 // CHECK-LABEL: func.func private @round_bf16_64(
 // CHECK: vector.load %{{.+}} : memref<?x64xf32>, vector<16xf32>
 // CHECK: arith.trunci %{{.+}} : vector<16xi32> to vector<16xi16>
-// CHECK: vector.store %{{.+}} : memref<?x64xi16>, vector<16xi16>
+// CHECK: vector.store %{{.+}} : memref<?x96xi16>, vector<16xi16>
 
 // bf16 weights need no rounding: interleaved as they are.
 // CHECK-LABEL: func.func private @linear_bf16_amx_32x64(
@@ -79,9 +80,9 @@
 // rounds no weight.
 // CHECK-LABEL: func.func private @linear_bf16_amx_40x64(
 // CHECK: %[[FULL:.+]] = arith.cmpi ne, %{{.+}}, %c0 : index
+// CHECK-NEXT: scf.if %[[FULL]] {
 // CHECK-NEXT: %[[WHOLE:.+]] = arith.cmpi ult, %{{.+}}, %c2 : index
-// CHECK-NEXT: %[[BOTH:.+]] = arith.andi %[[FULL]], %[[WHOLE]] : i1
-// CHECK-NEXT: scf.if %[[BOTH]] {
+// CHECK-NEXT: scf.if %[[WHOLE]] {
 // CHECK: amx.tile_mulf
 // CHECK: } else {
 // CHECK: scf.for %{{.+}} = %c0 to %{{.+}} step %c16 {
@@ -91,6 +92,27 @@
 // LLVM: llvm.call_intrinsic "llvm.x86.tileloadd64.internal"
 // LLVM: llvm.call_intrinsic "llvm.x86.tdpbf16ps.internal"
 // LLVM: llvm.call_intrinsic "llvm.x86.tilestored64.internal"
+
+// With bf16-dot (AVX512-BF16, no AMX) the same scratch and rounded input
+// feed register tiles of vdpbf16ps: two groups at a time (the 64-row
+// product: even tasks take groups g and g + 1), 8 tokens x 2 groups of
+// accumulators, each broadcast pair of inputs feeding both groups' scratch
+// rows; f32 and f16 weights are rounded by LLVM's conversion (truncf, which
+// AVX512-BF16 has), the input rows are 32 bf16 longer than K.
+// DOT: tasks @round_bf16_64(%{{.+}}) : !llvm.ptr, index, memref<?x64xf32>, memref<?x96xi16>
+// DOT: tasks @linear_f16_bf16dot_64x64(
+// DOT-LABEL: func.func private @linear_f16_bf16dot_64x64(
+// DOT: memref.alloca() {alignment = 64 : i64} : memref<16384xi8>
+// DOT: arith.remui %{{.+}}, %c2 : index
+// DOT: arith.truncf %{{.+}} : vector<32xf32> to vector<32xbf16>
+// DOT: scf.for %{{.+}} = %c0 to %c32 step %c1 iter_args(
+// DOT-COUNT-2: vector.load %{{.+}} : memref<128x32xbf16>, vector<32xbf16>
+// DOT: vector.load %{{.+}} : memref<?x96xbf16>, vector<2xbf16>
+// DOT: vector.broadcast %{{.+}} : i32 to vector<16xi32>
+// DOT-COUNT-2: llvm.call_intrinsic "llvm.x86.avx512bf16.dpbf16ps.512"
+// DOT-NOT: amx.
+// DOT-LABEL: func.func private @round_bf16_64(
+// DOT: arith.truncf %{{.+}} : vector<16xf32> to vector<16xbf16>
 
 // Without amx-bf16 the float products keep their f32 kernels and nothing
 // is rounded.
