@@ -26,6 +26,11 @@ decoders in onnxruntime-genai's builder style (test/models/make_onnx.py: GroupQu
 cache), the form its deployments use; llamac compiles that same ONNX file
 too, so its ONNX row is the same weights through llamac's ONNX front end.
 
+Where the host target has bf16 products (AMX-BF16 or AVX512-BF16), the
+float models are also compiled with `--float-precision bf16` and their
+prefill reported in a table of their own (an opt-in numerics change, so
+not the main rows).
+
 Writes bench/results/<date>-<mode>.{md,csv,png} and latest.*, and refreshes
 docs/performance.md.
 """
@@ -177,19 +182,30 @@ def prompt_ids(vocab):
     return [(7 * i + 11) % (vocab - 100) + 50 for i in range(PROMPT_TOKENS)]
 
 
-def compile_llamac(path, name):
+def compile_llamac(path, name, extra=()):
     exe = os.path.join(WORK, f"{name}.llamac")
     start = time.perf_counter()
     out = subprocess.run(["/usr/bin/time", "-f", "%M", LLAMAC, "compile", path, "-o", exe,
-                          "--quiet", "--max-context", "1024"],
+                          "--quiet", "--max-context", "1024"] + list(extra),
                          capture_output=True, text=True, check=True)
     seconds = time.perf_counter() - start
     rss_mb = int(out.stderr.strip().splitlines()[-1]) / 1024
     external = os.path.join(WORK, f"{name}.llamac-external")
     run([LLAMAC, "compile", path, "-o", external, "--quiet", "--weights", "external",
-         "--max-context", "1024"])
+         "--max-context", "1024"] + list(extra))
     return exe, {"compile_s": seconds, "compile_rss_mb": rss_mb,
                  "exe_bytes_without_weights": os.path.getsize(external)}
+
+
+def host_has_bf16_products():
+    """Whether llamac's host target takes --float-precision bf16 (AMX-BF16
+    or AVX512-BF16): the bf16 rows of float models are measured there."""
+    out = run([LLAMAC, "targets"]).stdout
+    host = next((line for line in out.splitlines() if line.startswith("cpu ")), "")
+    return "--float-precision bf16" in host
+
+
+BF16 = "llamac (bf16 products)"
 
 
 def run_llamac(exe, vocab, threads):
@@ -267,15 +283,18 @@ def write_report(rows, compiles, bandwidth, mode, reps):
         cells[(r["model"], r["type"], r["threads"], r["tool"])] = r
     keys = sorted({(r["model"], r["type"], r["threads"]) for r in rows},
                   key=lambda k: (k[0], k[1], k[2]))
+
+    def fmt(r, key):
+        return f"{r[key]:.1f}" if r and key in r else "n/a"
+
+    def ratio(a, b, key):
+        return f"{a[key] / b[key]:.2f}x" if a and b else "n/a"
+
     for model, type_name, threads in keys:
         ours = cells.get((model, type_name, threads, "llamac"))
         peer = cells.get((model, type_name, threads, "llama.cpp"))
         ort_run = cells.get((model, type_name, threads, "onnxruntime"))
         ours_onnx = cells.get((model, type_name, threads, "llamac (onnx)"))
-        def fmt(r, key):
-            return f"{r[key]:.1f}" if r and key in r else "n/a"
-        def ratio(a, b, key):
-            return f"{a[key] / b[key]:.2f}x" if a and b else "n/a"
         roof = (ours or peer)["roofline_tok_s"]
         lines.append(
             f"| {model} | {type_name} | {threads} | {fmt(ours, 'decode_tok_s')} | "
@@ -285,6 +304,22 @@ def write_report(rows, compiles, bandwidth, mode, reps):
             f"{ratio(ours, peer, 'prefill_tok_s')} | {fmt(ort_run, 'prefill_tok_s')} | "
             f"{ratio(ours_onnx, ort_run, 'prefill_tok_s')} | {roof:.1f} | "
             f"{ours['decode_tok_s'] / roof:.2f} | {peer['decode_tok_s'] / roof:.2f} |")
+    bf16_keys = [k for k in keys if (*k, BF16) in cells]
+    if bf16_keys:
+        lines += ["", "Opt-in bf16 products (`--float-precision bf16`: a prompt's float "
+                  "products with operands rounded to bf16, sums in f32; AMX or AVX-512 "
+                  "BF16, whichever this CPU has), prefill tok/s:", "",
+                  "| model | type | threads | llamac bf16 | llamac f32 | ratio | llama.cpp "
+                  "| ratio |",
+                  "|---|---|---|---|---|---|---|---|"]
+        for model, type_name, threads in bf16_keys:
+            bf16 = cells[(model, type_name, threads, BF16)]
+            ours = cells.get((model, type_name, threads, "llamac"))
+            peer = cells.get((model, type_name, threads, "llama.cpp"))
+            lines.append(
+                f"| {model} | {type_name} | {threads} | {bf16['prefill_tok_s']:.1f} | "
+                f"{fmt(ours, 'prefill_tok_s')} | {ratio(bf16, ours, 'prefill_tok_s')} | "
+                f"{fmt(peer, 'prefill_tok_s')} | {ratio(bf16, peer, 'prefill_tok_s')} |")
     lines += ["", "llamac compile (one run):", "",
               "| model | type | compile s | compile peak RSS MB | executable without weights KB "
               "| run peak RSS MB (llamac / llama.cpp, 2 threads) |",
@@ -372,6 +407,7 @@ def main():
     except ImportError:
         sys.exit("bench: llama-cpp-python is missing; run scripts/install-peers.sh")
 
+    bf16_products = host_has_bf16_products()
     measured = {t: [] for t in threads_list}
     rows, compiles = [], {}
     for model, type_name in plan:
@@ -385,6 +421,10 @@ def main():
         bytes_per_token = weight_bytes_per_token(path)
         log(f"{model} {type_name}: compiled in {info['compile_s']:.1f} s; "
             f"{bytes_per_token / 1e6:.0f} MB of weights per token")
+        bf16_exe = None
+        if bf16_products and type_name in ("f32", "f16"):
+            bf16_exe, _ = compile_llamac(path, f"{model}-{type_name}-bf16",
+                                         ["--float-precision", "bf16"])
         onnx_path = onnx_variant(model, type_name) if have_ort else None
         onnx_exe = None
         if onnx_path:
@@ -394,9 +434,13 @@ def main():
             if onnx_path:
                 samples["onnxruntime"] = []
                 samples["llamac (onnx)"] = []
+            if bf16_exe:
+                samples[BF16] = []
             for _ in range(reps):
                 samples["llamac"].append(run_llamac(exe, vocab, threads))
                 samples["llama.cpp"].append(run_llamacpp(path, threads))
+                if bf16_exe:
+                    samples[BF16].append(run_llamac(bf16_exe, vocab, threads))
                 if onnx_path:
                     samples["onnxruntime"].append(run_onnxruntime(onnx_path, threads))
                     samples["llamac (onnx)"].append(run_llamac(onnx_exe, vocab, threads))

@@ -33,8 +33,8 @@ struct CodegenOptions {
   bool int8Activations = true;
   /// Multiply float weights (f32, f16, bf16) with the activations of a
   /// prompt in bf16 tiles (both rounded to bf16, sums in f32) where the
-  /// target has them (AMX-BF16): `--float-precision bf16`. Off, every float
-  /// product is computed in f32.
+  /// target has them (AMX-BF16, AVX512-BF16): `--float-precision bf16`.
+  /// Off, every float product is computed in f32.
   bool bf16FloatProducts = false;
 };
 
@@ -84,8 +84,8 @@ public:
   /// option), or "" when it can.
   virtual std::string unsupported(const CodegenOptions &options) const {
     return options.bf16FloatProducts
-               ? "--float-precision bf16 needs a target with AMX bf16 "
-                 "tiles (cpu-amx)"
+               ? "--float-precision bf16 needs a CPU target with bf16 "
+                 "products (cpu-amx, cpu-avx512-bf16)"
                : "";
   }
   /// What to install when the target's runtime libraries are missing.

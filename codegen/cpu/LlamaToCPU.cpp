@@ -209,11 +209,11 @@ private:
     Value view;
   };
   llvm::DenseMap<InputKey, MaterializedInput> materialized_;
-  // - for the AMX bf16 tiles of float products, the input rounded to bf16.
+  // - for the bf16 tiles of float products, the input rounded to bf16.
   llvm::DenseMap<InputKey, MaterializedInput> rounded_;
 
-  /// Whether the product of float weight `weight` takes AMX bf16 tiles
-  /// (and so its input rounded to bf16).
+  /// Whether the product of float weight `weight` takes bf16 tiles (and so
+  /// its input rounded to bf16).
   bool bf16Tiles(Value weight) {
     if (!isPackedDense(weight.getType()))
       return false;

@@ -183,7 +183,8 @@ cl::opt<std::string> floatPrecision(
     "float-precision", cl::init("f32"),
     cl::desc("How float weights (f32, f16, bf16) meet a prompt's "
              "activations: f32 (the default) or bf16 (both rounded to bf16, "
-             "sums in f32, on AMX bf16 tiles; needs --target cpu-amx). "
+             "sums in f32, on AMX or AVX-512 BF16; needs --target cpu-amx or "
+             "cpu-avx512-bf16, or cpu on such a CPU). "
              "Decode stays f32"),
     cl::sub(compileCommand), cl::cat(compileCategory));
 
