@@ -23,6 +23,10 @@ code, numbers). Checked:
   q8_0 weights agrees with the float model on 96.9% of positions: a small
   model's flat distributions put about 3% of positions within rounding of a
   tie, which bounds the 99% one would expect of a larger model.
+
+Also the opt-in bf16 products (--float-precision bf16: a prompt's float
+products with operands rounded to bf16), where this CPU has them (AMX-BF16
+or AVX512-BF16): next-token logits after prompts against the f32 products'.
 """
 
 import os
@@ -60,12 +64,20 @@ def executables(llamac, tmp_path_factory):
     make_gguf.dequantized_copy(SMOLLM2, model, "f16")
     variants = {"f16": [], "q4_0_f32": ["--quantize", "q4_0", "--activation-precision", "f32"]}
     variants.update({q: ["--quantize", q] for q in BOUNDS})
+    if host_has_bf16_products(llamac):
+        variants["bf16"] = ["--float-precision", "bf16"]
     exes = {"model": model}
     for name, flags in variants.items():
         exes[name] = str(directory / name)
         run([llamac, "compile", model, "-o", exes[name], "--quiet", "--max-context",
              str(CONTEXT)] + flags)
     return exes
+
+
+def host_has_bf16_products(llamac):
+    host = next(line for line in run([llamac, "targets"]).stdout.splitlines()
+                if line.startswith("cpu "))
+    return "--float-precision bf16" in host
 
 
 def score(exe, ctx=CONTEXT, logits=None):
@@ -120,3 +132,31 @@ def test_quantized_accuracy(executables, tmp_path, qtype):
         logits = np.fromfile(logits_path, dtype=np.float32).reshape(len(ids), -1)
         top2 = np.sort(logits[ids != base_ids], axis=-1)[:, -2:]
         assert np.all(top2[:, 1] - top2[:, 0] < Q8_TIE)
+
+
+def test_bf16_products_accuracy(executables, tmp_path):
+    """bf16 products apply to prompts only (scoring runs token by token):
+    the next-token logits after 33 prefixes of the corpus (48 to 496
+    tokens, each a prompt in one call) against the f32 products'. Measured
+    on this host (AVX512-BF16): top-1 agreement 100%, logits within 1.3e-2
+    x max|logit| (median 2.1e-3)."""
+    if "bf16" not in executables:
+        pytest.skip("this CPU has no bf16 products (AMX-BF16, AVX512-BF16)")
+    out = run([executables["f16"], "--perplexity", CORPUS, "--tokenize", "--ctx",
+               str(CONTEXT)]).stdout
+    tokens = [int(x) for x in out.split(":", 1)[1].split()]
+    agreement, errors = [], []
+    for length in range(48, 500, 14):
+        logits = {}
+        for name in ("f16", "bf16"):
+            path = str(tmp_path / name)
+            run([executables[name], "--tokens", ",".join(map(str, tokens[:length])), "-n",
+                 "1", "--threads", "2", "--dump-logits", path])
+            logits[name] = np.fromfile(path, dtype=np.float32)
+        exact, rounded = logits["f16"], logits["bf16"]
+        agreement.append(exact.argmax() == rounded.argmax())
+        errors.append(np.abs(rounded - exact).max() / np.abs(exact).max())
+    assert np.mean(agreement) >= 0.9, agreement
+    assert max(errors) <= 0.05, errors
+    # The rounding took effect (the same products would give equal logits).
+    assert np.median(errors) > 1e-5, errors
