@@ -61,9 +61,9 @@ struct KernelOptions {
   /// groups of 16 whole rows when K is a multiple of 32; fewer tokens, the
   /// last partial group and other K keep the f32 register tiles.
   bool amxBF16 = false;
-  /// The same products without AMX, on AVX512-BF16 (`vdpbf16ps`): the
-  /// tiles of 16 tokens x 16 rows in 16 accumulator registers, each
-  /// instruction taking a pair of columns (as amxBF16, amxBF16 first).
+  /// The same products without AMX, on AVX512-BF16 (`vdpbf16ps`, a pair
+  /// of columns per instruction): register tiles of 8 tokens x 2 groups of
+  /// 16 rows (16 accumulators). amxBF16 takes precedence.
   bool bf16Dot = false;
 };
 
@@ -119,10 +119,10 @@ public:
   /// tokens take two groups at once (even tasks compute their group and
   /// the next), the rest of the tokens one group per task. Task args: (rows, x,
   /// [xb: memref<?x(K+kRoundedRowPad)xbf16>,] w: memref<(16*groups*K) x
-  /// T>, y [, bias][, residual]); xb, the
-  /// rows of x rounded to bf16 (roundRowsToBF16), where bf16Tiles(weight): full
-  /// tiles of 16 tokens of the whole groups are then AMX bf16 tile
-  /// products, accumulated in y.
+  /// T>, y [, bias][, residual]); xb, the rows of x rounded to bf16
+  /// (roundRowsToBF16), where bf16Tiles(weight): full tiles of 16 tokens
+  /// of the whole groups are then bf16 products (amxBF16, bf16Dot),
+  /// accumulated in y.
   Kernel linearPacked(const WeightLayout &weight, mlir::Type biasElement,
                       bool residual = false);
 
