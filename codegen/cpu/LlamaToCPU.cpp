@@ -101,9 +101,9 @@ MemRefType bufferType(Type type) {
 }
 
 /// How a weight value is laid out for the kernels.
-WeightLayout layoutOf(Value weight, Value buffer) {
+WeightLayout layoutOf(Value weight) {
   WeightLayout layout;
-  layout.memref = cast<MemRefType>(buffer.getType());
+  layout.memref = bufferType(weight.getType());
   if (auto qtensor = dyn_cast<QTensorType>(weight.getType())) {
     layout.rows = qtensor.getRows();
     layout.cols = qtensor.getCols();
@@ -217,12 +217,7 @@ private:
   bool bf16Tiles(Value weight) {
     if (!isPackedDense(weight.getType()))
       return false;
-    auto tensor = cast<RankedTensorType>(weight.getType());
-    WeightLayout layout;
-    layout.memref = bufferType(tensor);
-    layout.rows = tensor.getDimSize(0);
-    layout.cols = tensor.getDimSize(1);
-    return kernels_.bf16Tiles(layout);
+    return kernels_.bf16Tiles(layoutOf(weight));
   }
 
   /// The products' ops: llama.linear and llama.multi_linear.
@@ -683,19 +678,19 @@ void ForwardLowering::emitProduct(const Product &product) {
     if (isPacked(weight.getType())) {
       QuantizedInput &q = quantized();
       kernels.push_back(
-          kernels_.linearInt8(layoutOf(weight, w), biasElement, residual));
+          kernels_.linearInt8(layoutOf(weight), biasElement, residual));
       llvm::append_range(args, ValueRange{rows, q.valuesView, q.scalesView,
                                           q.sumsView, w, out});
     } else if (isPackedDense(weight.getType())) {
       kernels.push_back(
-          kernels_.linearPacked(layoutOf(weight, w), biasElement, residual));
+          kernels_.linearPacked(layoutOf(weight), biasElement, residual));
       llvm::append_range(args, ValueRange{rows, floatInput()});
       if (bf16Tiles(weight))
         args.push_back(roundedInput());
       llvm::append_range(args, ValueRange{w, out});
     } else {
       kernels.push_back(
-          kernels_.linear(layoutOf(weight, w), biasElement, residual));
+          kernels_.linear(layoutOf(weight), biasElement, residual));
       llvm::append_range(args, ValueRange{rows, floatInput(), w, out});
     }
     if (product.bias)
@@ -718,7 +713,7 @@ void ForwardLowering::emitOp(Operation *op) {
   if (auto embedding = dyn_cast<EmbeddingOp>(op)) {
     Value out = bufferOf(embedding.getResult());
     Value table = bufferOf(embedding.getTable());
-    call(kernels_.embedding(layoutOf(embedding.getTable(), table)), rowsOf(out),
+    call(kernels_.embedding(layoutOf(embedding.getTable())), rowsOf(out),
          {rowsOf(out), bufferOf(embedding.getTokens()), table, out});
   } else if (auto norm = dyn_cast<RMSNormOp>(op)) {
     Value x = bufferOf(norm.getInput()), w = bufferOf(norm.getWeight());
